@@ -1,0 +1,100 @@
+"""`salescoach` command line: console, run, ask, classify, roleplay, report, db upgrade, kb check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.engine.flowdefs import FlowError
+from bot.engine.i18n import MessagesError
+from bot.kb.loader import KnowledgeError
+
+ContentError = (KnowledgeError, FlowError, MessagesError)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="salescoach", description="SalesCoach, the sales-coaching bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    console = sub.add_parser("console", help="chat with the coach in this terminal (no token needed)")
+    console.add_argument("--user", default="rep", help="your name (each name has its own data)")
+    console.add_argument("--lang", choices=["zh", "en"], default=None)
+
+    run = sub.add_parser("run", help="run the Telegram bot (long polling, or --webhook URL)")
+    run.add_argument("--webhook", metavar="URL", default=None, help="public HTTPS URL Telegram should call")
+
+    ask = sub.add_parser("ask", help="search the knowledge base")
+    ask.add_argument("--json", action="store_true")
+    ask.add_argument("--limit", type=int, default=3)
+    ask.add_argument("query", nargs="*")
+
+    classify = sub.add_parser("classify", help="classify rep utterances (question, closed, SPIN, FAB)")
+    classify.add_argument("--json", action="store_true")
+    classify.add_argument("text", nargs="*")
+
+    db = sub.add_parser("db", help="database tasks")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply the migrations")
+
+    kb = sub.add_parser("kb", help="knowledge base tasks")
+    kb_sub = kb.add_subparsers(dest="kb_command", required=True)
+    kb_sub.add_parser("check", help="validate knowledge/ and scripts_talk/")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        return _dispatch(args, settings)
+    except ConfigError as exc:
+        print(f"salescoach: {exc}", file=sys.stderr)
+        return 2
+    except ContentError as exc:
+        print(f"salescoach: the content in knowledge/ or scripts_talk/ is invalid:\n{exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    logging.getLogger().setLevel(settings.log_level.upper() if args.command == "run" else logging.WARNING)
+    if args.command == "ask":
+        from bot.kb.cli import run_ask
+
+        return run_ask(args.query, args.json, sys.stdin, sys.stdout, limit=args.limit)
+    if args.command == "classify":
+        from bot.engine.classify_cli import run_classify
+
+        return run_classify(args.text, args.json, sys.stdin, sys.stdout)
+    if args.command == "kb":
+        from bot.kb.cli import run_kb_check
+
+        return run_kb_check(sys.stdout)
+    if args.command == "db":
+        from db.session import upgrade
+
+        upgrade(settings.database_url)
+        print("database is up to date")
+        return 0
+    if args.command == "console":
+        from bot.console.console import run_console
+        from bot.runtime import Runtime
+
+        asyncio.run(run_console(Runtime(settings), args.user, args.lang))
+        return 0
+    if args.command == "run":
+        from bot.telegram.app import run_bot
+
+        settings.require_token()
+        return run_bot(settings, webhook_url=args.webhook)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""Knowledge answers: /ask, free text outside a flow, /topics and the entry buttons."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.engine.events import Button, Lang, OutboundMessage
+from bot.kb.models import Entry
+
+if TYPE_CHECKING:
+    from bot.engine.content import Content
+
+MAX_RELATED = 3
+AREA_PAGE = 12
+
+
+class Answers:
+    def __init__(self, content: Content) -> None:
+        self.content = content
+        self.t = content.messages
+
+    def ask(self, query: str, lang: Lang) -> list[OutboundMessage]:
+        hits = self.content.index.search(query, limit=3)
+        if not hits:
+            return [OutboundMessage(self.t(lang, "ask_nothing"), buttons=[[Button(self.t(lang, "topics_button"), "t:")]])]
+        best = hits[0]
+        if not best.confident:
+            rows = [[Button(self._title(h.entry_id, lang)[:60], f"k:{h.entry_id}")] for h in hits]
+            return [OutboundMessage(self.t(lang, "ask_unsure"), buttons=rows)]
+        return [self.entry_card(best.entry_id, lang)]
+
+    def _title(self, entry_id: str, lang: Lang) -> str:
+        entry = self.content.kb.get(entry_id)
+        return entry.title_in(lang) if entry else entry_id
+
+    def entry_card(self, entry_id: str, lang: Lang) -> OutboundMessage:
+        entry: Entry = self.content.kb[entry_id]
+        parts = [f"📘 {entry.title_in(lang)}", entry.body_in(lang).strip()]
+        if entry.script:
+            parts.append(self.t(lang, "script_header") + "\n" + self.content.talk.render(entry.script, lang).strip())
+        rows = [
+            [Button("➡️ " + self._title(rid, lang)[:56], f"k:{rid}")]
+            for rid in entry.related[:MAX_RELATED]
+            if self.content.kb.get(rid) is not None
+        ]
+        return OutboundMessage(text="\n\n".join(parts), buttons=rows)
+
+    def topics(self, lang: Lang) -> OutboundMessage:
+        rows = [[Button(area.title.get(lang), f"t:{area.name}")] for area in self.content.kb.areas]
+        return OutboundMessage(self.t(lang, "topics_header"), buttons=rows)
+
+    def button(self, kind: str, value: str, lang: Lang) -> list[OutboundMessage] | None:
+        """Entry (k:) and area (t:) buttons; None when the payload names nothing that exists."""
+        if kind == "k":
+            return [self.entry_card(value, lang)] if self.content.kb.get(value) is not None else None
+        if value == "":
+            return [self.topics(lang)]
+        area = next((a for a in self.content.kb.areas if a.name == value), None)
+        if area is None:
+            return None
+        rows = [[Button(self._title(eid, lang)[:60], f"k:{eid}")] for eid in area.entries]
+        return [OutboundMessage(self.t(lang, "area_header", area=area.title.get(lang)), buttons=rows)]

@@ -1,0 +1,41 @@
+"""Everything the engine reads from disk, loaded and validated once at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.engine.flowdefs import Flow, FlowError, load_flows
+from bot.engine.i18n import Messages
+from bot.kb.loader import load_knowledge
+from bot.kb.models import KnowledgeBase
+from bot.kb.search import KnowledgeIndex
+from bot.kb.talk import TalkRenderer
+
+
+@dataclass(frozen=True)
+class Content:
+    kb: KnowledgeBase
+    index: KnowledgeIndex
+    talk: TalkRenderer
+    flows: dict[str, Flow]
+    messages: Messages
+
+    @classmethod
+    def load(cls, knowledge_dir: Path, talk_dir: Path) -> Content:
+        kb = load_knowledge(knowledge_dir, talk_dir)
+        talk = TalkRenderer(talk_dir)
+        flows = load_flows(knowledge_dir / "flows")
+        for flow in flows.values():
+            if flow.complete.card not in talk.names():
+                raise FlowError(f"{knowledge_dir / 'flows' / (flow.id + '.yaml')}: complete.card: "
+                                f"no template {flow.complete.card} in scripts_talk")
+            for step in flow.steps:
+                if step.tip is not None and kb.get(step.tip) is None:
+                    raise FlowError(f"{knowledge_dir / 'flows' / (flow.id + '.yaml')}: steps.{step.id}.tip: "
+                                    f"unknown knowledge id {step.tip}")
+                if step.say is not None and step.say not in talk.names():
+                    raise FlowError(f"{knowledge_dir / 'flows' / (flow.id + '.yaml')}: steps.{step.id}.say: "
+                                    f"no template {step.say} in scripts_talk")
+        return cls(kb=kb, index=KnowledgeIndex(kb), talk=talk, flows=flows,
+                   messages=Messages(talk_dir / "messages"))

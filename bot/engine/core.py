@@ -1,0 +1,349 @@
+"""The engine: one inbound event in, the replies out. Knows nothing of Telegram or terminals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.engine.answers import Answers
+from bot.engine.commands import COMMANDS, KNOWN
+from bot.engine.content import Content
+from bot.engine.events import Button, InboundEvent, Lang, OutboundMessage
+from bot.engine.flowdefs import Flow
+from bot.engine.flows import FlowOutcome, FlowRunner
+from bot.engine.i18n import as_lang, pick_language
+from db.store import CustomerInfo, DialogState, Store, UserInfo
+
+MAX_TEXT = 4096
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    timezone: str = "Asia/Shanghai"
+    flow_idle_days: int = 7
+    resume_after_minutes: int = 60
+
+
+@dataclass
+class Turn:
+    """Everything one event's handling needs, passed explicitly instead of kept on the engine."""
+
+    store: Store
+    user: UserInfo
+    lang: Lang
+    event: InboundEvent
+    now: datetime
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(ZoneInfo(self.user.timezone)).date()
+
+
+class Engine:
+    def __init__(self, content: Content, config: EngineConfig, clock: Callable[[], datetime] | None = None) -> None:
+        self.content = content
+        self.config = config
+        self.t = content.messages
+        self.runner = FlowRunner(content.flows, content.messages)
+        self.answers = Answers(content)
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.flow_by_command = {f.command: f for f in content.flows.values()}
+
+    # ----- entry point ------------------------------------------------------------------------
+    async def handle(self, store: Store, event: InboundEvent) -> list[OutboundMessage]:
+        """Handle one event inside the caller's transaction; the caller commits, then sends."""
+        user = await store.users.ensure(
+            event.user_id, event.name, pick_language(event.language_code), self.config.timezone
+        )
+        turn = Turn(store=store, user=user, lang=as_lang(user.language), event=event, now=self.clock())
+        dialog = await self._live_dialog(turn)
+        if event.kind == "unsupported":
+            return [OutboundMessage(self.t(turn.lang, "unsupported_media"))] + await self._tail_prompt(turn, dialog)
+        if event.kind in ("text", "command") and len(event.text) > MAX_TEXT:
+            return [OutboundMessage(self.t(turn.lang, "too_long", n=len(event.text), limit=MAX_TEXT))] + (
+                await self._tail_prompt(turn, dialog)
+            )
+        if event.kind == "command":
+            return await self._command(turn, dialog)
+        if event.kind == "button":
+            return await self._button(turn, dialog)
+        if not event.text.strip():
+            return [OutboundMessage(self.t(turn.lang, "empty_message"))] + await self._tail_prompt(turn, dialog)
+        if dialog is not None:
+            if dialog.phase == "resume" or self._idle(turn, dialog):
+                return await self._offer_resume(turn, dialog)
+            return await self._flow_input(turn, dialog)
+        return self.answers.ask(event.text, turn.lang)
+
+    # ----- dialogs ----------------------------------------------------------------------------
+    async def _live_dialog(self, turn: Turn) -> DialogState | None:
+        dialog = await turn.store.dialogs.active(turn.user.id)
+        if dialog is None:
+            return None
+        if dialog.flow not in self.content.flows:
+            dialog.status = "expired"
+            await turn.store.dialogs.save(dialog)
+            return None
+        if dialog.updated_at and turn.now - dialog.updated_at > timedelta(days=self.config.flow_idle_days):
+            dialog.status = "expired"
+            await turn.store.dialogs.save(dialog)
+            return None
+        return dialog
+
+    def _idle(self, turn: Turn, dialog: DialogState) -> bool:
+        return bool(dialog.updated_at) and turn.now - dialog.updated_at > timedelta(  # type: ignore[operator]
+            minutes=self.config.resume_after_minutes
+        )
+
+    def _flow(self, dialog: DialogState) -> Flow:
+        return self.content.flows[dialog.flow]
+
+    async def _customers(self, turn: Turn, dialog: DialogState | None) -> list[CustomerInfo]:
+        if dialog is None:
+            return []
+        flow = self._flow(dialog)
+        step = flow.step(dialog.step)
+        if step is None or step.kind != "customer":
+            return []
+        return await turn.store.customers.list_for(turn.user.id, limit=8)
+
+    async def _prompt(self, turn: Turn, dialog: DialogState) -> OutboundMessage:
+        flow = self._flow(dialog)
+        return self.runner.prompt(flow, dialog, turn.lang, await self._customers(turn, dialog),
+                                  say=self._say(flow, dialog, turn))
+
+    def _say(self, flow: Flow, dialog: DialogState, turn: Turn) -> str | None:
+        step = flow.step(dialog.step)
+        if step is None or step.say is None or dialog.phase == "review":
+            return None
+        ctx = self.runner.context(flow, dialog, turn.lang)
+        customer = ctx.get("customer")
+        slots = {k: v for k, v in ctx.items() if v not in (None, "", [])}
+        if isinstance(customer, dict):
+            slots["customer"] = customer.get("name")
+        return "💬 " + self.content.talk.render(step.say, turn.lang, **slots)
+
+    async def _tail_prompt(self, turn: Turn, dialog: DialogState | None) -> list[OutboundMessage]:
+        """After an interruption inside a flow, say the current question again so the rep is not lost."""
+        if dialog is None or dialog.phase == "resume":
+            return []
+        return [await self._prompt(turn, dialog)]
+
+    async def _start_flow(self, turn: Turn, flow: Flow) -> list[OutboundMessage]:
+        dialog = self.runner.start(flow, turn.user.id, turn.event.chat_id)
+        await turn.store.dialogs.save(dialog)
+        out = []
+        if flow.intro is not None:
+            out.append(OutboundMessage(flow.intro.get(turn.lang)))
+        out.append(await self._prompt(turn, dialog))
+        return out
+
+    async def _offer_resume(self, turn: Turn, dialog: DialogState) -> list[OutboundMessage]:
+        if dialog.phase != "resume":
+            dialog.meta["resume_phase"] = dialog.phase
+            dialog.phase = "resume"
+            await turn.store.dialogs.save(dialog)
+        flow = self._flow(dialog)
+        step = flow.step(dialog.step)
+        when = dialog.updated_at.astimezone(ZoneInfo(turn.user.timezone)) if dialog.updated_at else turn.now
+        return [OutboundMessage(
+            self.t(turn.lang, "resume_offer", title=flow.title.get(turn.lang),
+                   step=step.label.get(turn.lang) if step else "", when=when.strftime("%Y-%m-%d %H:%M")),
+            buttons=[[Button(self.t(turn.lang, "resume_continue"), "r:c"),
+                      Button(self.t(turn.lang, "resume_discard"), "r:d")]],
+        )]
+
+    async def _resume(self, turn: Turn, dialog: DialogState) -> list[OutboundMessage]:
+        dialog.phase = str(dialog.meta.pop("resume_phase", "ask"))
+        await turn.store.dialogs.save(dialog)
+        return [await self._prompt(turn, dialog)]
+
+    async def _flow_input(self, turn: Turn, dialog: DialogState) -> list[OutboundMessage]:
+        flow = self._flow(dialog)
+        customers = await self._customers(turn, dialog)
+        outcome = self.runner.accept(flow, dialog, turn.event, turn.lang, turn.today, customers)
+        return await self._after(turn, dialog, outcome)
+
+    async def _after(self, turn: Turn, dialog: DialogState, outcome: FlowOutcome) -> list[OutboundMessage]:
+        if outcome.completed:
+            return await self._complete(turn, dialog)
+        await turn.store.dialogs.save(dialog)
+        # a customer step may now be current: re-render with the rep's customer buttons
+        if outcome.messages and dialog.phase != "review":
+            outcome.messages[-1] = await self._prompt(turn, dialog)
+        return outcome.messages
+
+    async def _complete(self, turn: Turn, dialog: DialogState) -> list[OutboundMessage]:
+        flow = self._flow(dialog)
+        store = turn.store
+        ctx = self.runner.context(flow, dialog, turn.lang)
+        customer_id: int | None = None
+        customer_slot = next((s.id for s in flow.steps if s.kind == "customer"), None)
+        if customer_slot and isinstance(dialog.slots.get(customer_slot), dict):
+            chosen = dialog.slots[customer_slot]
+            if chosen.get("id") is not None and await store.customers.get(turn.user.id, int(chosen["id"])):
+                customer_id = int(chosen["id"])
+            else:
+                customer_id = (await store.customers.ensure(turn.user.id, str(chosen["name"]))).id
+                chosen["id"] = customer_id
+        if customer_id is not None:
+            updates: dict[str, object] = {}
+            for column, slot in flow.complete.customer_fields.items():
+                value = ctx.get(slot)
+                if value in (None, ""):
+                    continue
+                if column == "next_visit_at":
+                    local = datetime.combine(date.fromisoformat(str(value)), time(9, 0),
+                                             tzinfo=ZoneInfo(turn.user.timezone))
+                    value = local.astimezone(UTC)
+                updates[column] = value
+            await store.customers.update(turn.user.id, customer_id, **updates)
+            if flow.complete.record:
+                data = {k: v for k, v in dialog.slots.items() if not k.startswith("_")}
+                await store.records.add(customer_id, turn.user.id, flow.complete.record,
+                                        {"flow": flow.id, "answers": data})
+        for action in flow.complete.activity:
+            if action.when is None or action.when.holds(dialog.slots):
+                await store.activity.add(turn.user.id, action.metric, action.amount, customer_id=customer_id,
+                                         source="flow", occurred_at=turn.now)
+        dialog.status = "done"
+        dialog.phase = "done"
+        await store.dialogs.save(dialog)
+        card = self.content.talk.render(flow.complete.card, turn.lang, **ctx).strip()
+        return [OutboundMessage(self.t(turn.lang, "flow_saved", title=flow.title.get(turn.lang)) + "\n\n" + card)]
+
+    # ----- commands ---------------------------------------------------------------------------
+    async def _command(self, turn: Turn, dialog: DialogState | None) -> list[OutboundMessage]:
+        name, args, lang = turn.event.command, turn.event.args, turn.lang
+        if dialog is not None and dialog.phase == "resume" and name in ("back", "skip", "repeat"):
+            return await self._offer_resume(turn, dialog)
+        if name == "start":
+            return await self._start_command(turn, dialog)
+        if name == "help":
+            return [OutboundMessage(self.help_text(lang))]
+        if name == "lang":
+            return await self._lang(turn, args)
+        if name == "cancel":
+            if dialog is None:
+                return [OutboundMessage(self.t(lang, "nothing_to_cancel"))]
+            dialog.status = "cancelled"
+            await turn.store.dialogs.save(dialog)
+            return [OutboundMessage(self.t(lang, "cancelled", title=self._flow(dialog).title.get(lang)))]
+        if name in ("back", "skip", "repeat"):
+            if dialog is None:
+                return [OutboundMessage(self.t(lang, "no_active_flow"))]
+            flow = self._flow(dialog)
+            customers = await self._customers(turn, dialog)
+            if name == "repeat":
+                return [await self._prompt(turn, dialog)]
+            outcome = (self.runner.back if name == "back" else self.runner.skip)(flow, dialog, lang, customers)
+            return await self._after(turn, dialog, outcome)
+        if name == "ask":
+            if not args.strip():
+                return [OutboundMessage(self.t(lang, "ask_usage"))] + await self._tail_prompt(turn, dialog)
+            return self.answers.ask(args, lang) + await self._continue_note(turn, dialog)
+        if name == "topics":
+            return [self.answers.topics(lang)] + await self._continue_note(turn, dialog)
+        wanted = self.flow_by_command.get(name)
+        if wanted is not None:
+            flow = wanted
+            if dialog is not None and dialog.flow == flow.id:
+                if dialog.phase == "resume":
+                    return await self._resume(turn, dialog)
+                return [OutboundMessage(self.t(lang, "flow_already", title=flow.title.get(lang))),
+                        await self._prompt(turn, dialog)]
+            if dialog is not None:
+                current = self._flow(dialog)
+                return [OutboundMessage(
+                    self.t(lang, "flow_busy", current=current.title.get(lang), new=flow.title.get(lang)),
+                    buttons=[[Button(self.t(lang, "resume_continue"), "r:c")],
+                             [Button(self.t(lang, "flow_switch", new=flow.title.get(lang)), f"x:{flow.id}")]],
+                )]
+            return await self._start_flow(turn, flow)
+        if name in KNOWN:
+            return [OutboundMessage(self.t(lang, "coming_soon", command=name))] + await self._tail_prompt(turn, dialog)
+        return [OutboundMessage(self.t(lang, "unknown_command", command=name[:40]))] + await self._tail_prompt(
+            turn, dialog
+        )
+
+    async def _continue_note(self, turn: Turn, dialog: DialogState | None) -> list[OutboundMessage]:
+        """After /ask or /topics inside a flow: the place is kept, and the question is asked again."""
+        if dialog is None:
+            return []
+        if dialog.phase == "resume":
+            return await self._offer_resume(turn, dialog)
+        prompt = await self._prompt(turn, dialog)
+        prompt.text = self.t(turn.lang, "flow_continue", title=self._flow(dialog).title.get(turn.lang)) + "\n\n" + (
+            prompt.text
+        )
+        return [prompt]
+
+    async def _start_command(self, turn: Turn, dialog: DialogState | None) -> list[OutboundMessage]:
+        lang = turn.lang
+        out = []
+        if turn.event.args.strip():
+            out.append(OutboundMessage(self.t(lang, "invite_unknown")))
+        out.append(OutboundMessage(
+            self.t(lang, "welcome", name=turn.user.name or ""),
+            buttons=[[Button("中文", "l:zh"), Button("English", "l:en")]],
+        ))
+        if dialog is not None:
+            out += await self._offer_resume(turn, dialog)
+        return out
+
+    async def _lang(self, turn: Turn, args: str) -> list[OutboundMessage]:
+        choice = args.strip().lower()
+        mapping = {"zh": "zh", "cn": "zh", "中文": "zh", "chinese": "zh", "en": "en", "english": "en", "英文": "en"}
+        if not choice:
+            return [OutboundMessage(self.t(turn.lang, "lang_prompt"),
+                                    buttons=[[Button("中文", "l:zh"), Button("English", "l:en")]])]
+        if choice not in mapping:
+            return [OutboundMessage(self.t(turn.lang, "lang_invalid"))]
+        return await self._set_lang(turn, as_lang(mapping[choice]))
+
+    async def _set_lang(self, turn: Turn, lang: Lang) -> list[OutboundMessage]:
+        await turn.store.users.set_language(turn.user.id, lang)
+        turn.lang = lang
+        return [OutboundMessage(self.t(lang, "lang_set"))]
+
+    def help_text(self, lang: str) -> str:
+        sections = []
+        for group in ("rep", "manager", "admin", "general"):
+            lines = [self.t(lang, f"help_group_{group}")]
+            lines += [f"/{c.name} — {self.t(lang, 'cmd_' + c.name)}" for c in COMMANDS
+                      if c.group == group and c.name != "start"]
+            sections.append("\n".join(lines))
+        return self.t(lang, "help_intro") + "\n\n" + "\n\n".join(sections)
+
+    # ----- buttons ----------------------------------------------------------------------------
+    async def _button(self, turn: Turn, dialog: DialogState | None) -> list[OutboundMessage]:
+        data, lang = turn.event.button, turn.lang
+        kind, _, rest = data.partition(":")
+        if kind == "f":
+            if dialog is None:
+                return [OutboundMessage(self.t(lang, "stale_button"))]
+            if dialog.phase == "resume":
+                return await self._offer_resume(turn, dialog)
+            return await self._flow_input(turn, dialog)
+        if kind == "l" and rest in ("zh", "en"):
+            return await self._set_lang(turn, as_lang(rest))
+        if kind == "r" and rest in ("c", "d"):
+            if dialog is None:
+                return [OutboundMessage(self.t(lang, "stale_button"))]
+            if rest == "c":
+                return await self._resume(turn, dialog)
+            dialog.status = "cancelled"
+            await turn.store.dialogs.save(dialog)
+            return [OutboundMessage(self.t(lang, "cancelled", title=self._flow(dialog).title.get(lang)))]
+        if kind == "x" and rest in self.content.flows:
+            if dialog is not None:
+                dialog.status = "cancelled"
+                await turn.store.dialogs.save(dialog)
+            return await self._start_flow(turn, self.content.flows[rest])
+        if kind in ("k", "t"):
+            answer = self.answers.button(kind, rest, lang)
+            if answer is not None:
+                return answer + await self._continue_note(turn, dialog)
+        return [OutboundMessage(self.t(lang, "forged_button"))] + await self._tail_prompt(turn, dialog)

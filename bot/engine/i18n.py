@@ -1,0 +1,73 @@
+"""User-facing messages by key, per language, from scripts_talk/messages/{zh,en}.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import Environment, StrictUndefined, Template
+
+from bot.engine.events import Lang
+
+LANGS = ("zh", "en")
+
+
+def as_lang(value: str) -> Lang:
+    return "en" if value == "en" else "zh"
+
+
+class MessagesError(Exception):
+    """The message catalogs are broken (missing key in a language, bad template)."""
+
+
+def pick_language(language_code: str | None) -> Lang:
+    """Telegram's language_code → zh for any Chinese variant, else en."""
+    if language_code and language_code.lower().startswith("zh"):
+        return "zh"
+    return "en" if language_code else "zh"
+
+
+class Messages:
+    def __init__(self, directory: Path) -> None:
+        self._env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+        self._templates: dict[str, dict[str, Template]] = {}
+        self._inline_env = Environment(autoescape=False)
+        self._inline: dict[str, Template] = {}
+        catalogs: dict[str, dict[str, str]] = {}
+        for lang in LANGS:
+            path = directory / f"{lang}.yaml"
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except (OSError, yaml.YAMLError) as exc:
+                raise MessagesError(f"{path}: {exc}") from None
+            if not isinstance(data, dict):
+                raise MessagesError(f"{path}: expected a mapping of key: text")
+            catalogs[lang] = {str(k): str(v) for k, v in data.items()}
+        keys = set(catalogs["zh"]) | set(catalogs["en"])
+        for key in sorted(keys):
+            for lang in LANGS:
+                text = catalogs[lang].get(key)
+                if not text:
+                    raise MessagesError(f"{directory / (lang + '.yaml')}: {key}: missing or empty")
+                try:
+                    self._templates.setdefault(key, {})[lang] = self._env.from_string(text.rstrip("\n"))
+                except Exception as exc:
+                    raise MessagesError(f"{directory / (lang + '.yaml')}: {key}: {exc}") from None
+
+    def __call__(self, lang: str, key: str, **values: Any) -> str:
+        lang = lang if lang in LANGS else "zh"
+        return self._templates[key][lang].render(**values)
+
+    def has(self, key: str) -> bool:
+        return key in self._templates
+
+    def keys(self) -> set[str]:
+        return set(self._templates)
+
+    def render_string(self, source: str, **values: Any) -> str:
+        """Inline templates from flow files (prompts); undefined names render empty rather than fail."""
+        template = self._inline.get(source)
+        if template is None:
+            template = self._inline[source] = self._inline_env.from_string(source)
+        return template.render(**values)

@@ -1,0 +1,400 @@
+"""Retrieval for /ask: rank knowledge entries for a rep's free-text question.
+
+Reps type two characters ("太贵"), a whole story ("我昨天去见了一个客户,他一直说我们价格太高了…"),
+English, Traditional Chinese, with typos. One scorer cannot serve all of these, so each entry is scored
+by the best of its titles/aliases under a few complementary measures:
+
+* whole-string similarity (rapidfuzz ratio): the question *is* an alias, give or take a typo;
+* containment (partial_ratio) damped by the length of the shorter side: an alias inside a long story,
+  or a short question inside an alias — but a two-character overlap must not look like a full match;
+* weighted n-gram coverage (CJK bigrams / English letter trigrams, IDF-weighted): word order and
+  small typos do not matter, and rare words count more than common ones;
+
+plus a little of how much of the question the entry as a whole (title, aliases, body) covers, which
+breaks ties. Both sides are normalised the same way first (bot.text.normalize, then the synonyms and
+fillers of knowledge/retrieval.yaml). A compliance guard puts the compliance entry first whenever the
+question asks for something unethical (kickbacks, gifts that sway, false claims, fear, no receipts).
+
+The index is built once per knowledge base; a search touches only the keys that share an n-gram with
+the question (inverted index), so it stays well under a millisecond or two on a laptop.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from rapidfuzz import fuzz, process
+
+from bot.kb.models import LANGS, Entry, KnowledgeBase, Lang, RetrievalConfig
+from bot.text.normalize import fold, has_cjk, squash
+
+#: A hit at or above this score is an answer; below it the bot should say it is not sure.
+CONFIDENT_SCORE = 60.0
+#: Hits below this score are not returned at all (they are noise).
+MIN_SCORE = 25.0
+#: Score given to a compliance entry the guard puts first (if its own score is lower).
+GUARD_SCORE = 90.0
+#: Longer questions are cut (after normalisation) so a pasted essay cannot slow the bot down.
+MAX_QUERY_CHARS = 200
+#: How many keys (by n-gram overlap) are scored in detail.
+CANDIDATE_KEYS = 60
+
+# Weights of the key sources: aliases and titles are what reps type; the id words are a fallback.
+_TITLE_WEIGHT = 1.0
+_ALIAS_WEIGHT = 1.0
+_ID_WEIGHT = 0.9
+# Share of the entry-level coverage in the final score (the rest is the best key's similarity).
+_DOC_SHARE = 0.3
+# Body text counts less than titles and aliases in the entry-level coverage.
+_BODY_GRAM_WEIGHT = 0.35
+
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+_LATIN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_SPACE_NEAR_CJK = re.compile(r"(?<=[\u3400-\u9fff])\s+|\s+(?=[\u3400-\u9fff])")
+_PLACEHOLDER_BASE = 0xE000  # private-use characters mask protected words during filler removal
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One ranked entry: score 0–100, the text that matched, and whether the bot may rely on it."""
+
+    entry_id: str
+    score: float
+    matched: str
+    confident: bool
+    guarded: bool = False
+
+
+# --------------------------------------------------------------------------- normalisation
+
+
+def _stem(word: str) -> str:
+    """Very light English stemming (plurals) so 'questions' finds 'question'."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("sses", "ches", "shes", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def _alternation(phrases: Iterable[str], words: bool) -> re.Pattern[str] | None:
+    """One regex matching any phrase, longest first; whole words only for English."""
+    unique = sorted({p for p in phrases if p}, key=lambda p: (-len(p), p))
+    if not unique:
+        return None
+    body = "|".join(re.escape(p) for p in unique)
+    return re.compile(rf"(?<![a-z0-9])(?:{body})(?![a-z0-9])" if words else f"(?:{body})")
+
+
+class Normalizer:
+    """Turns questions and aliases into the comparable form for one language.
+
+    Why one object per language: Chinese fillers are removed anywhere in the text (there are no spaces
+    to anchor on), English ones only as whole words; synonyms and protected words differ too.
+    """
+
+    def __init__(self, config: RetrievalConfig, lang: Lang) -> None:
+        self.lang = lang
+        words = lang == "en"
+        self._prepare = self._squash_en if words else self._squash_zh
+        canonical: dict[str, str] = {}
+        for group in config.synonyms.get(lang):
+            folded = [self._prepare(p) for p in group]
+            for phrase in folded[1:]:
+                canonical.setdefault(phrase, folded[0])
+        self._canonical: Mapping[str, str] = MappingProxyType(canonical)
+        self._synonyms = _alternation(canonical, words)
+        protected = [self._prepare(p) for p in config.protect.get(lang)]
+        self._protected = tuple(p for p in protected if p)
+        self._protect = _alternation(self._protected, words)
+        self._fillers = _alternation((self._prepare(p) for p in config.fillers.get(lang)), words)
+
+    @staticmethod
+    def _squash_zh(text: str) -> str:
+        return _SPACE_NEAR_CJK.sub("", squash(text))
+
+    @staticmethod
+    def _squash_en(text: str) -> str:
+        return " ".join(_stem(w) for w in squash(text).replace("’", "'").split())
+
+    def plain(self, text: str) -> str:
+        """Folded and punctuation-free, without synonym or filler processing (used by the guard)."""
+        return self._prepare(text)
+
+    def __call__(self, text: str) -> str:
+        """The comparable form: folded, synonyms made canonical, fillers dropped."""
+        out = self._prepare(text)
+        if self._synonyms is not None:
+            out = self._synonyms.sub(lambda m: self._canonical[m.group(0)], out)
+        if self._fillers is not None:
+            masks: dict[str, str] = {}
+            if self._protect is not None:
+
+                def mask(match: re.Match[str]) -> str:
+                    key = chr(_PLACEHOLDER_BASE + len(masks))
+                    masks[key] = match.group(0)
+                    return key
+
+                out = self._protect.sub(mask, out)
+            out = self._fillers.sub(" ", out)
+            for key, word in masks.items():
+                out = out.replace(key, word)
+        out = " ".join(out.split())
+        return out if self.lang == "en" else _SPACE_NEAR_CJK.sub("", out)
+
+
+def grams(text: str) -> list[str]:
+    """The n-grams both sides are indexed by: CJK characters and character bigrams (bigrams carry
+    word order, characters survive a typo or a word boundary), and letter trigrams of each Latin word
+    (padded, so short words still count)."""
+    out: list[str] = []
+    for run in _CJK_RUN.findall(text):
+        out.extend(run)
+        out.extend(run[i : i + 2] for i in range(len(run) - 1))
+    for word in _LATIN_WORD.findall(text):
+        padded = f"<{word}>"
+        out.extend(padded[i : i + 3] for i in range(len(padded) - 2))
+    return out
+
+
+def _length_factor(text: str) -> float:
+    """How much a match on `text` can be trusted by its size alone (CJK characters count ~2.5×)."""
+    size = len(_CJK_RUN.sub("", text).replace(" ", "")) / 2.5 + sum(len(r) for r in _CJK_RUN.findall(text))
+    if size >= 4:
+        return 1.0
+    if size >= 3:
+        return 0.9
+    if size >= 2:
+        return 0.75
+    return 0.45
+
+
+def query_lang(text: str) -> Lang:
+    """The language a question is matched (and answered) in: Chinese if it has any CJK character."""
+    return "zh" if has_cjk(text) else "en"
+
+
+# --------------------------------------------------------------------------- the index
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    entry: int
+    norm: str
+    shown: str
+    weight: float
+    grams: frozenset[str]
+    length: float
+
+
+class _LangIndex:
+    """Keys, n-gram postings and IDF of one language."""
+
+    def __init__(self, entries: Sequence[Entry], lang: Lang, normalize: Normalizer) -> None:
+        keys: dict[tuple[int, str], _Key] = {}
+        doc_weights: list[dict[str, float]] = []
+        for position, entry in enumerate(entries):
+            sources: list[tuple[str, float]] = [(entry.title_in(lang), _TITLE_WEIGHT)]
+            sources += [(alias, _ALIAS_WEIGHT) for alias in entry.aliases_in(lang)]
+            if lang == "en":
+                sources.append((entry.id.replace(".", " ").replace("_", " "), _ID_WEIGHT))
+            weights: dict[str, float] = {}
+            for gram in grams(normalize(entry.body_in(lang))):
+                weights[gram] = _BODY_GRAM_WEIGHT
+            for gram in grams(normalize(" ".join(entry.tags))):
+                weights[gram] = max(weights.get(gram, 0.0), 0.6)
+            for text, weight in sources:
+                norm = normalize(text)
+                if not norm:
+                    continue
+                key_grams = frozenset(grams(norm))
+                for gram in key_grams:
+                    weights[gram] = 1.0
+                previous = keys.get((position, norm))
+                if previous is None or previous.weight < weight:
+                    keys[(position, norm)] = _Key(position, norm, text, weight, key_grams, 0.0)
+            doc_weights.append(weights)
+        count = max(len(entries), 1)
+        df: dict[str, int] = defaultdict(int)
+        for weights in doc_weights:
+            for gram in weights:
+                df[gram] += 1
+        self.idf: Mapping[str, float] = MappingProxyType({g: math.log(1 + count / n) for g, n in df.items()})
+        self.unknown_idf = math.log(1 + count)
+        self.docs: tuple[Mapping[str, float], ...] = tuple(MappingProxyType(w) for w in doc_weights)
+        self.keys: tuple[_Key, ...] = tuple(
+            _Key(k.entry, k.norm, k.shown, k.weight, k.grams, sum(self.idf.get(g, 0.0) for g in k.grams))
+            for k in keys.values()
+        )
+        self.norms: tuple[str, ...] = tuple(k.norm for k in self.keys)
+        postings: dict[str, list[int]] = defaultdict(list)
+        for index, key in enumerate(self.keys):
+            for gram in key.grams:
+                postings[gram].append(index)
+        self.postings: Mapping[str, tuple[int, ...]] = MappingProxyType(
+            {g: tuple(ix) for g, ix in postings.items()}
+        )
+
+
+def _similarity(query: str, q_factor: float, q_info: float, key: _Key, shared: float) -> dict[str, float]:
+    """How well one key matches the (normalised) question, 0–100, with the parts it is made of."""
+    cover_key = shared / key.length if key.length else 0.0  # how much of the alias is in the question
+    cover_query = shared / q_info  # how much of the question the alias explains
+    # Whole-string similarity only means something when high: half the characters in common is noise.
+    ratio = max(0.0, fuzz.ratio(query, key.norm) - 40.0) / 0.6
+    shorter, longer = sorted((len(query), len(key.norm)))
+    query_is_shorter = len(query) <= len(key.norm)
+    short_factor = q_factor if query_is_shorter else _length_factor(key.norm)
+    size_bonus = 0.8 + 0.2 * shorter / max(longer, 1)
+    # Containment of the shorter side in the longer, weighted by how rare its n-grams are …
+    cover = cover_query if query_is_shorter else cover_key
+    contain = 100.0 * cover * short_factor * size_bonus
+    # … and the same by characters (tolerates a typo), trusted only when nearly complete.
+    partial = fuzz.partial_ratio(query, key.norm) / 100.0
+    fuzzy_contain = 100.0 * partial**3 * short_factor * size_bonus
+    sim = max(ratio, contain, fuzzy_contain) * key.weight
+    return {
+        "sim": sim,
+        "ratio": ratio,
+        "contain": contain,
+        "fuzzy_contain": fuzzy_contain,
+        "cover_key": cover_key,
+        "cover_query": cover_query,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    entry: str
+    pattern: re.Pattern[str]
+
+
+def _guard_pattern(phrase: str, lang: Lang, prepare: Normalizer) -> str:
+    parts = [re.escape(prepare.plain(part)) for part in phrase.split("*")]
+    if lang == "zh":
+        return ".{0,8}?".join(parts)
+    return r"(?<![a-z0-9])" + r"(?:\s+\S+){0,4}?\s+".join(parts) + r"(?![a-z0-9])"
+
+
+class KnowledgeIndex:
+    """Search over one knowledge base; build once, query many times (thread-safe: read-only)."""
+
+    def __init__(self, kb: KnowledgeBase, config: RetrievalConfig | None = None) -> None:
+        self.kb = kb
+        self.config = config or RetrievalConfig()
+        self._entries: tuple[Entry, ...] = kb.entries
+        self._normalizers: Mapping[Lang, Normalizer] = MappingProxyType(
+            {lang: Normalizer(self.config, lang) for lang in LANGS}
+        )
+        self._indexes: Mapping[Lang, _LangIndex] = MappingProxyType(
+            {lang: _LangIndex(self._entries, lang, self._normalizers[lang]) for lang in LANGS}
+        )
+        rules: dict[Lang, list[_Rule]] = {"zh": [], "en": []}
+        for rule in self.config.compliance:
+            if rule.entry not in kb:
+                continue
+            for lang in LANGS:
+                phrases = [p for p in rule.patterns.get(lang) if p.strip("*")]
+                if phrases:
+                    alternatives = "|".join(_guard_pattern(p, lang, self._normalizers[lang]) for p in phrases)
+                    rules[lang].append(_Rule(rule.entry, re.compile(alternatives)))
+        self._rules: Mapping[Lang, tuple[_Rule, ...]] = MappingProxyType(
+            {lang: tuple(r) for lang, r in rules.items()}
+        )
+
+    def normalize(self, text: str, lang: Lang | None = None) -> str:
+        """The comparable form of a text (exposed for tests and debugging)."""
+        return self._normalizers[lang or query_lang(text)](text)
+
+    # ----------------------------------------------------------------------- scoring
+
+    def _guarded(self, text: str) -> list[tuple[str, str]]:
+        """(entry id, matched phrase) of every compliance rule the question trips, in rule order."""
+        found: list[tuple[str, str]] = []
+        for lang in LANGS:
+            plain = self._normalizers[lang].plain(text)
+            for rule in self._rules[lang]:
+                match = rule.pattern.search(plain)
+                if match and all(entry != rule.entry for entry, _ in found):
+                    found.append((rule.entry, match.group(0)))
+        return found
+
+    def _scores(self, query: str, lang: Lang) -> dict[int, tuple[float, str]]:
+        """entry position → (score, matched text) for every entry worth considering."""
+        index = self._indexes[lang]
+        q_grams = set(grams(query))
+        if not q_grams:
+            return {}
+        idf = index.idf
+        q_info = sum(idf.get(g, index.unknown_idf) for g in q_grams) or 1.0
+
+        # Candidate keys: those sharing n-grams with the question, by IDF-weighted overlap …
+        overlap: dict[int, float] = defaultdict(float)
+        for gram in q_grams:
+            weight = idf.get(gram, 0.0)
+            for key_index in index.postings.get(gram, ()):
+                overlap[key_index] += weight
+        candidates = set(heapq.nlargest(CANDIDATE_KEYS, overlap, key=overlap.__getitem__))
+        # … plus near-identical strings (typos that break every n-gram of a short question).
+        for _, _, key_index in process.extract(
+            query, index.norms, scorer=fuzz.ratio, limit=10, score_cutoff=60
+        ):
+            candidates.add(key_index)
+
+        q_factor = _length_factor(query)
+        best: dict[int, tuple[float, str]] = {}
+        for key_index in candidates:
+            key = index.keys[key_index]
+            sim = _similarity(query, q_factor, q_info, key, overlap.get(key_index, 0.0))["sim"]
+            current = best.get(key.entry)
+            if current is None or sim > current[0]:
+                best[key.entry] = (sim, key.shown)
+
+        scored: dict[int, tuple[float, str]] = {}
+        for position, (sim, shown) in best.items():
+            doc = index.docs[position]
+            doc_cover = sum(doc.get(g, 0.0) * idf.get(g, 0.0) for g in q_grams) / q_info
+            score = (1 - _DOC_SHARE) * sim + _DOC_SHARE * 100.0 * doc_cover * q_factor
+            scored[position] = (min(score, 100.0), shown)
+        return scored
+
+    # ----------------------------------------------------------------------- public API
+
+    def search(self, query: str, limit: int = 3) -> list[Hit]:
+        """The best `limit` entries for a question, best first (compliance guard first if tripped)."""
+        if limit <= 0 or not query or not query.strip():
+            return []
+        text = fold(query)[: MAX_QUERY_CHARS * 2]
+        lang = query_lang(text)
+        normalized = self._normalizers[lang](text)[:MAX_QUERY_CHARS] or self._normalizers[lang].plain(text)
+        scored = self._scores(normalized, lang) if normalized else {}
+
+        hits: list[Hit] = []
+        seen: set[str] = set()
+        for entry_id, phrase in self._guarded(text):
+            position = next(i for i, e in enumerate(self._entries) if e.id == entry_id)
+            own = scored.get(position, (0.0, phrase))[0]
+            hits.append(Hit(entry_id, round(max(own, GUARD_SCORE), 1), phrase, True, guarded=True))
+            seen.add(entry_id)
+        ranked = sorted(scored.items(), key=lambda item: (-item[1][0], item[0]))
+        for position, (score, shown) in ranked:
+            if len(hits) >= limit or score < MIN_SCORE:
+                break
+            entry_id = self._entries[position].id
+            if entry_id in seen:
+                continue
+            hits.append(Hit(entry_id, round(score, 1), shown, score >= CONFIDENT_SCORE))
+        return hits[:limit]
+
+    def best(self, query: str) -> Hit | None:
+        """The top hit if it is confident, else None (the bot then offers the top three)."""
+        hits = self.search(query, limit=1)
+        return hits[0] if hits and hits[0].confident else None

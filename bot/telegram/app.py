@@ -1,0 +1,134 @@
+"""Build and run the Telegram bot: python-telegram-bot for HTTP, parsing, routing, menu, rate limits.
+
+The application is built in a factory (tests build it without running it); shared resources are
+created before start and closed after stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import signal
+from typing import Any
+
+from telegram import BotCommand
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+
+from bot.config import Settings
+from bot.engine.commands import COMMANDS
+from bot.runtime import Runtime
+from bot.telegram.handlers import BotContext, register
+from bot.telegram.inbox import Dispatcher, Poller
+from bot.telegram.sender import OutboxSender
+
+log = logging.getLogger(__name__)
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def build_application(settings: Settings, runtime: Runtime) -> AnyApplication:
+    token = settings.require_token()
+    base = settings.telegram_api_base_url.rstrip("/")
+    file_base = base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file/bot"
+    application = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base)
+        .base_file_url(file_base)
+        .updater(None)
+        .context_types(ContextTypes(context=BotContext))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(True)
+        .build()
+    )
+    application.bot_data["runtime"] = runtime
+    application.bot_data["sender"] = OutboxSender(application.bot, runtime.sessions)
+    register(application)
+    return application
+
+
+async def set_menu(application: AnyApplication, runtime: Runtime) -> None:
+    """The command menu in Chinese for everyone, and in English for English-language clients."""
+    t = runtime.content.messages
+    for lang, code in (("zh", None), ("en", "en")):
+        commands = [BotCommand(c.name, t(lang, "cmd_" + c.name)[:256]) for c in COMMANDS if c.menu]
+        await application.bot.set_my_commands(commands, language_code=code)
+
+
+def webhook_secret(settings: Settings, token: str) -> str:
+    """The configured secret, or one derived from the token so every worker agrees without sharing state."""
+    if settings.webhook_secret is not None:
+        return settings.webhook_secret.get_secret_value()
+    return hashlib.sha256(("salescoach-webhook:" + token).encode()).hexdigest()[:48]
+
+
+class BotService:
+    """Runs one bot process: migrations, outbox recovery, inbox dispatch, and polling or a webhook."""
+
+    def __init__(self, settings: Settings, runtime: Runtime | None = None) -> None:
+        self.settings = settings
+        self.runtime = runtime or Runtime(settings)
+        self.application = build_application(settings, self.runtime)
+        self.dispatcher = Dispatcher(self.application, self.runtime)
+        self.poller: Poller | None = None
+        self._stop = asyncio.Event()
+
+    @property
+    def sender(self) -> OutboxSender:
+        sender: OutboxSender = self.application.bot_data["sender"]
+        return sender
+
+    async def run(self, webhook_url: str | None = None, poll_timeout: int = 25) -> None:
+        await self.runtime.migrate()
+        async with self.application:
+            await self.application.start()
+            try:
+                await set_menu(self.application, self.runtime)
+            except Exception as exc:  # the menu is a convenience; never fail start-up over it
+                log.warning("could not set the command menu: %s", exc)
+            await self.sender.flush_all()
+            tasks = [asyncio.create_task(self.dispatcher.run())]
+            site = None
+            if webhook_url:
+                from bot.telegram.webhook import start_webhook
+
+                site = await start_webhook(self, webhook_url)
+            else:
+                await self.application.bot.delete_webhook(drop_pending_updates=False)
+                self.poller = Poller(self.application, self.dispatcher, timeout=poll_timeout)
+                tasks.append(asyncio.create_task(self.poller.run()))
+            log.info("SalesCoach is running (%s)", "webhook" if webhook_url else "long polling")
+            stop_wait = asyncio.create_task(self._stop.wait())
+            done, _ = await asyncio.wait([*tasks, stop_wait], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not stop_wait and task.exception() is not None:
+                    log.error("a bot task stopped: %s", task.exception())
+            if self.poller is not None:
+                self.poller.stop()
+            await self.dispatcher.drain()
+            for task in [*tasks, stop_wait]:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if site is not None:
+                await site.stop()
+            await self.application.stop()
+        await self.runtime.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def run_bot(settings: Settings, webhook_url: str | None = None) -> int:
+    async def main() -> None:
+        service = BotService(settings)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, service.stop)
+        await service.run(webhook_url)
+
+    asyncio.run(main())
+    return 0

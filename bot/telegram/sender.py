@@ -1,0 +1,87 @@
+"""Sends the outbox: replies are sent after the commit that queued them, retried, never lost on restart."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.engine.events import OutboundMessage
+from bot.telegram.convert import CAPTION_LIMIT, keyboard, split_text
+from db.store import OutboxItem, Store
+
+log = logging.getLogger(__name__)
+
+MAX_SEND_ATTEMPTS = 6
+
+
+class OutboxSender:
+    def __init__(self, bot: Bot, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.bot = bot
+        self.sessions = sessions
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def _lock(self, chat_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(chat_id, asyncio.Lock())
+
+    async def flush_chat(self, chat_id: int) -> None:
+        """Send every unsent message of one chat, in order; one sender per chat at a time."""
+        async with self._lock(chat_id):
+            async with self.sessions() as session:
+                items = await Store(session).outbox.unsent(chat_id=chat_id)
+            for item in items:
+                await self._deliver(item)
+
+    async def flush_all(self) -> None:
+        async with self.sessions() as session:
+            items = await Store(session).outbox.unsent()
+        for chat_id in dict.fromkeys(i.chat_id for i in items):
+            await self.flush_chat(chat_id)
+
+    async def _deliver(self, item: OutboxItem) -> None:
+        message = OutboundMessage.from_payload(item.payload)
+        delay = 0.5
+        for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
+            try:
+                await self._send(item.chat_id, message)
+                break
+            except RetryAfter as exc:
+                wait = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()
+                await asyncio.sleep(float(wait))
+            except (BadRequest, Forbidden) as exc:
+                log.warning("dropping reply %s to chat %s: %s", item.id, item.chat_id, exc.message)
+                break
+            except (TimedOut, NetworkError) as exc:
+                log.info("send attempt %s for reply %s failed: %s", attempt, item.id, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
+        else:
+            log.error("reply %s to chat %s not sent after %s attempts; kept for later", item.id, item.chat_id,
+                      MAX_SEND_ATTEMPTS)
+            return
+        async with self.sessions() as session:
+            store = Store(session)
+            await store.outbox.mark_sent([item.id])
+            await store.commit()
+
+    async def _send(self, chat_id: int, message: OutboundMessage) -> None:
+        markup = keyboard(message)
+        if message.attachment is not None:
+            caption = message.text if len(message.text) <= CAPTION_LIMIT else None
+            data = io.BytesIO(message.attachment.content)
+            if message.attachment.kind == "photo":
+                await self.bot.send_photo(chat_id, photo=data, caption=caption, filename=message.attachment.filename,
+                                          reply_markup=markup if caption else None)
+            else:
+                await self.bot.send_document(chat_id, document=data, caption=caption,
+                                             filename=message.attachment.filename,
+                                             reply_markup=markup if caption else None)
+            if caption is not None:
+                return
+        parts = split_text(message.text)
+        for i, part in enumerate(parts):
+            await self.bot.send_message(chat_id, part, reply_markup=markup if i == len(parts) - 1 else None)

@@ -1,0 +1,44 @@
+"""Text normalisation shared by retrieval, the classifier and the engine.
+
+Reps type Traditional or Simplified Chinese, full-width or half-width characters, and English in any
+case; everything that compares text goes through here first so that those differences never matter.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+_PUNCT = re.compile(r"[\s\u3000`~!@#$%^&*()_+\-=\[\]{};':\"\\|,.<>/?，。！？；：、“”‘’（）【】《》〈〉「」『』…—·～]+")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → Simplified Chinese (OpenCC t2s); other scripts pass through."""
+    if not _CJK.search(text):
+        return text
+    converted: str = _t2s().convert(text)
+    return converted
+
+
+def fold(text: str) -> str:
+    """Full-width → half-width (NFKC), Traditional → Simplified, lower case, stripped."""
+    return to_simplified(unicodedata.normalize("NFKC", text)).lower().strip()
+
+
+def squash(text: str) -> str:
+    """fold() and punctuation/whitespace collapsed to single spaces."""
+    return _PUNCT.sub(" ", fold(text)).strip()
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK.search(text))
