@@ -65,7 +65,7 @@ class Runtime:
         done (redelivery), marked done in the same transaction, and the replies go to the outbox.
         """
         async with self.sessions() as session:
-            store = Store(session)
+            store = Store(session, self.engine.clock)
             try:
                 if queue_for_chat and event.update_id is not None and not await store.inbox.claim(event.update_id):
                     await store.rollback()
@@ -74,7 +74,10 @@ class Runtime:
                 ids: list[int] = []
                 if queue_for_chat:
                     for message in messages:
-                        ids.append(await store.outbox.add(event.chat_id, event.update_id, message.to_payload()))
+                        payload = message.to_payload()
+                        if message.edit and event.message_id is not None:
+                            payload["edit_message_id"] = event.message_id
+                        ids.append(await store.outbox.add(event.chat_id, event.update_id, payload))
                     if event.update_id is not None:
                         await store.inbox.mark(event.update_id, "done")
                 await store.commit()

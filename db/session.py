@@ -46,9 +46,14 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
+        parsed = make_url(url)
+        search_path = parsed.query.get("search_path")
+        if search_path:  # e.g. one schema per test run; asyncpg takes it as a server setting
+            parsed = parsed.difference_update_query(["search_path"])
+            kwargs.setdefault("connect_args", {}).setdefault("server_settings", {})["search_path"] = str(search_path)
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_size", 10)
-        engine = create_async_engine(url, **kwargs)
+        engine = create_async_engine(parsed, **kwargs)
     return engine
 
 

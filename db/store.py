@@ -6,6 +6,7 @@ Repositories return plain dataclasses so the engine never holds ORM objects acro
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -100,8 +101,9 @@ def _customer(row: Customer) -> CustomerInfo:
 
 
 class Users:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow) -> None:
         self.session = session
+        self.now = clock
 
     async def get_by_telegram(self, telegram_id: int) -> UserInfo | None:
         row = await self.session.scalar(select(User).where(User.telegram_id == telegram_id))
@@ -109,7 +111,7 @@ class Users:
 
     async def ensure(self, telegram_id: int, name: str, language: str, timezone: str) -> UserInfo:
         """The user, created on first contact; name refreshed, last_seen bumped."""
-        now = utcnow()
+        now = self.now()
         row = await self.session.scalar(select(User).where(User.telegram_id == telegram_id))
         if row is None:
             row = User(
@@ -131,8 +133,9 @@ class Users:
 
 
 class Dialogs:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow) -> None:
         self.session = session
+        self.now = clock
 
     async def active(self, user_id: int) -> DialogState | None:
         row = await self.session.scalar(
@@ -150,7 +153,7 @@ class Dialogs:
         )
 
     async def save(self, state: DialogState) -> DialogState:
-        now = utcnow()
+        now = self.now()
         if state.id is None:
             row = DialogSession(
                 user_id=state.user_id, chat_id=state.chat_id, flow=state.flow, step=state.step,
@@ -175,8 +178,9 @@ class Dialogs:
 
 
 class Customers:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow) -> None:
         self.session = session
+        self.now = clock
 
     async def list_for(self, owner_id: int, limit: int = 50) -> list[CustomerInfo]:
         rows = await self.session.scalars(
@@ -200,7 +204,7 @@ class Customers:
         found = await self.find_by_name(owner_id, name)
         if found:
             return found
-        now = utcnow()
+        now = self.now()
         row = Customer(owner_id=owner_id, name=name[:200], created_at=now, updated_at=now)
         self.session.add(row)
         await self.session.flush()
@@ -209,18 +213,19 @@ class Customers:
     async def update(self, owner_id: int, customer_id: int, **values: Any) -> None:
         allowed = {"contact", "stage", "relationship", "value_tier", "attitude", "next_visit_at"}
         clean = {k: v for k, v in values.items() if k in allowed and v is not None}
-        clean["updated_at"] = utcnow()
+        clean["updated_at"] = self.now()
         await self.session.execute(
             update(Customer).where(Customer.owner_id == owner_id, Customer.id == customer_id).values(**clean)
         )
 
 
 class Records:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow) -> None:
         self.session = session
+        self.now = clock
 
     async def add(self, customer_id: int, user_id: int, kind: str, data: dict[str, Any]) -> int:
-        row = CustomerRecord(customer_id=customer_id, user_id=user_id, kind=kind, data=data, created_at=utcnow())
+        row = CustomerRecord(customer_id=customer_id, user_id=user_id, kind=kind, data=data, created_at=self.now())
         self.session.add(row)
         await self.session.flush()
         return row.id
@@ -250,14 +255,15 @@ class Records:
 
 
 class Activity:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow) -> None:
         self.session = session
+        self.now = clock
 
     async def add(
         self, user_id: int, kind: str, amount: int = 1, *, customer_id: int | None = None,
         source: str = "log", occurred_at: datetime | None = None,
     ) -> int:
-        now = utcnow()
+        now = self.now()
         row = ActivityEvent(
             user_id=user_id, kind=kind, amount=amount, customer_id=customer_id, source=source,
             occurred_at=occurred_at or now, created_at=now,
@@ -282,14 +288,15 @@ class Activity:
 class Inbox:
     """The durable update inbox: insert before acknowledging, mark done inside the handler's transaction."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow) -> None:
         self.session = session
+        self.now = clock
 
     async def add_many(self, items: list[tuple[int, int, dict[str, Any]]]) -> int:
         """Insert (update_id, chat_id, payload) rows, ignoring ids already stored; returns rows inserted."""
         if not items:
             return 0
-        now = utcnow()
+        now = self.now()
         values = [
             {"update_id": uid, "chat_id": chat, "payload": payload, "status": "pending", "attempts": 0,
              "received_at": now}
@@ -317,7 +324,7 @@ class Inbox:
     async def mark(self, update_id: int, status: str) -> None:
         await self.session.execute(
             update(InboxUpdate).where(InboxUpdate.update_id == update_id).values(
-                status=status, processed_at=utcnow()
+                status=status, processed_at=self.now()
             )
         )
 
@@ -348,11 +355,12 @@ class Inbox:
 
 
 class Outbox:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow) -> None:
         self.session = session
+        self.now = clock
 
     async def add(self, chat_id: int, update_id: int | None, payload: dict[str, Any]) -> int:
-        row = OutboxMessage(chat_id=chat_id, update_id=update_id, payload=payload, attempts=0, created_at=utcnow())
+        row = OutboxMessage(chat_id=chat_id, update_id=update_id, payload=payload, attempts=0, created_at=self.now())
         self.session.add(row)
         await self.session.flush()
         return row.id
@@ -367,7 +375,7 @@ class Outbox:
     async def mark_sent(self, ids: list[int]) -> None:
         if ids:
             await self.session.execute(
-                update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(sent_at=utcnow())
+                update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(sent_at=self.now())
             )
 
     async def bump(self, item_id: int) -> None:
@@ -379,15 +387,15 @@ class Outbox:
 class Store:
     """All repositories over one session; the single commit of an update happens here."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow) -> None:
         self.session = session
-        self.users = Users(session)
-        self.dialogs = Dialogs(session)
-        self.customers = Customers(session)
-        self.records = Records(session)
-        self.activity = Activity(session)
-        self.inbox = Inbox(session)
-        self.outbox = Outbox(session)
+        self.users = Users(session, clock)
+        self.dialogs = Dialogs(session, clock)
+        self.customers = Customers(session, clock)
+        self.records = Records(session, clock)
+        self.activity = Activity(session, clock)
+        self.inbox = Inbox(session, clock)
+        self.outbox = Outbox(session, clock)
 
     async def commit(self) -> None:
         await self.session.commit()

@@ -172,7 +172,9 @@ class Engine:
         await turn.store.dialogs.save(dialog)
         # a customer step may now be current: re-render with the rep's customer buttons
         if outcome.messages and dialog.phase != "review":
+            edit = outcome.messages[-1].edit
             outcome.messages[-1] = await self._prompt(turn, dialog)
+            outcome.messages[-1].edit = edit
         return outcome.messages
 
     async def _complete(self, turn: Turn, dialog: DialogState) -> list[OutboundMessage]:

@@ -24,6 +24,7 @@ class InboundEvent:
     language_code: str | None = None
     update_id: int | None = None
     media: str = ""  # sticker | photo | voice | document | … for unsupported
+    message_id: int | None = None  # the bot message a pressed button belongs to
 
     @classmethod
     def from_text(cls, user_id: int, chat_id: int, text: str, **kw: Any) -> InboundEvent:
@@ -58,6 +59,7 @@ class OutboundMessage:
     text: str
     buttons: list[list[Button]] = field(default_factory=list)
     attachment: Attachment | None = None
+    edit: bool = False  # replace the message whose button was pressed (e.g. ticking a checklist)
 
     def to_payload(self) -> dict[str, Any]:
         """JSON-safe form stored in the outbox."""
@@ -65,6 +67,8 @@ class OutboundMessage:
             "text": self.text,
             "buttons": [[{"label": b.label, "data": b.data} for b in row] for row in self.buttons],
         }
+        if self.edit:
+            payload["edit"] = True
         if self.attachment is not None:
             import base64
 
@@ -84,4 +88,5 @@ class OutboundMessage:
             text=str(payload.get("text", "")),
             buttons=[[Button(b["label"], b["data"]) for b in row] for row in payload.get("buttons", [])],
             attachment=Attachment(att["kind"], att["filename"], base64.b64decode(att["content"])) if att else None,
+            edit=bool(payload.get("edit")),
         )

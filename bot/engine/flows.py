@@ -174,7 +174,9 @@ class FlowRunner:
             return self._reprompt(flow, state, lang, customers, "stale_button")
         value, error = self._parse(step, state, event, token, lang, today, customers)
         if error == "__toggled__":
-            return FlowOutcome([self.prompt(flow, state, lang, customers)])
+            toggled = self.prompt(flow, state, lang, customers)
+            toggled.edit = True
+            return FlowOutcome([toggled])
         if error:
             return self._reprompt(flow, state, lang, customers, error, step=step)
         outcome = FlowOutcome()

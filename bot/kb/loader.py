@@ -431,7 +431,9 @@ def _read_all(root: Path, talk_root: Path | None, require_catalog: bool) -> _Res
     unique: dict[str, Entry] = {}
     for item in located:
         unique.setdefault(item.entry.id, item.entry)
-    kb = KnowledgeBase(entries=tuple(unique.values()), areas=tuple(sorted(areas, key=area_key)))
+    kb = KnowledgeBase(
+        entries=tuple(unique.values()), areas=tuple(sorted(areas, key=area_key)), retrieval=retrieval
+    )
     return _Result(kb, retrieval, tuple(problems))
 
 

@@ -80,46 +80,6 @@ class Area(_Frozen):
     entries: tuple[EntryId, ...]
 
 
-class KnowledgeBase(_Frozen):
-    """All entries (file order) and areas (catalog order); look-ups by id and by area."""
-
-    entries: tuple[Entry, ...]
-    areas: tuple[Area, ...]
-    _by_id: dict[str, Entry] = PrivateAttr(default_factory=dict)
-    _areas_by_name: dict[str, Area] = PrivateAttr(default_factory=dict)
-
-    def model_post_init(self, context: object, /) -> None:
-        self._by_id = {entry.id: entry for entry in self.entries}
-        self._areas_by_name = {area.name: area for area in self.areas}
-
-    @property
-    def by_id(self) -> Mapping[str, Entry]:
-        """Read-only view id → entry, in file order."""
-        return MappingProxyType(self._by_id)
-
-    def get(self, entry_id: str) -> Entry | None:
-        return self._by_id.get(entry_id)
-
-    def __getitem__(self, entry_id: str) -> Entry:
-        return self._by_id[entry_id]
-
-    def __contains__(self, entry_id: object) -> bool:
-        return entry_id in self._by_id
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    def area(self, name: str) -> Area | None:
-        return self._areas_by_name.get(name)
-
-    def in_area(self, name: str) -> tuple[Entry, ...]:
-        """The entries of one area in file order; empty for an unknown area."""
-        area = self._areas_by_name.get(name)
-        if area is None:
-            return ()
-        return tuple(self._by_id[entry_id] for entry_id in area.entries)
-
-
 class PerLang(_Frozen):
     """Word lists per language for retrieval tuning (either may be empty)."""
 
@@ -154,3 +114,48 @@ class RetrievalConfig(_Frozen):
     protect: PerLang = PerLang()
     synonyms: SynonymGroups = SynonymGroups()
     compliance: tuple[ComplianceRule, ...] = ()
+
+
+class KnowledgeBase(_Frozen):
+    """All entries (file order) and areas (catalog order); look-ups by id and by area.
+
+    `retrieval` travels with the entries so that a search index built from the base alone uses the
+    trainer's fillers, synonyms and compliance patterns.
+    """
+
+    entries: tuple[Entry, ...]
+    areas: tuple[Area, ...]
+    retrieval: RetrievalConfig = RetrievalConfig()
+    _by_id: dict[str, Entry] = PrivateAttr(default_factory=dict)
+    _areas_by_name: dict[str, Area] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: object, /) -> None:
+        self._by_id = {entry.id: entry for entry in self.entries}
+        self._areas_by_name = {area.name: area for area in self.areas}
+
+    @property
+    def by_id(self) -> Mapping[str, Entry]:
+        """Read-only view id → entry, in file order."""
+        return MappingProxyType(self._by_id)
+
+    def get(self, entry_id: str) -> Entry | None:
+        return self._by_id.get(entry_id)
+
+    def __getitem__(self, entry_id: str) -> Entry:
+        return self._by_id[entry_id]
+
+    def __contains__(self, entry_id: object) -> bool:
+        return entry_id in self._by_id
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def area(self, name: str) -> Area | None:
+        return self._areas_by_name.get(name)
+
+    def in_area(self, name: str) -> tuple[Entry, ...]:
+        """The entries of one area in file order; empty for an unknown area."""
+        area = self._areas_by_name.get(name)
+        if area is None:
+            return ()
+        return tuple(self._by_id[entry_id] for entry_id in area.entries)

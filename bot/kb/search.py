@@ -35,15 +35,16 @@ from bot.kb.models import LANGS, Entry, KnowledgeBase, Lang, RetrievalConfig
 from bot.text.normalize import fold, has_cjk, squash
 
 #: A hit at or above this score is an answer; below it the bot should say it is not sure.
-CONFIDENT_SCORE = 60.0
+CONFIDENT_SCORE = 55.0
 #: Hits below this score are not returned at all (they are noise).
 MIN_SCORE = 25.0
 #: Score given to a compliance entry the guard puts first (if its own score is lower).
 GUARD_SCORE = 90.0
 #: Longer questions are cut (after normalisation) so a pasted essay cannot slow the bot down.
 MAX_QUERY_CHARS = 200
-#: How many keys (by n-gram overlap) are scored in detail.
-CANDIDATE_KEYS = 60
+#: How many keys (by n-gram overlap) are scored in detail, plus how many by whole-string likeness.
+CANDIDATE_KEYS = 32
+TYPO_CANDIDATES = 8
 
 # Weights of the key sources: aliases and titles are what reps type; the id words are a fallback.
 _TITLE_WEIGHT = 1.0
@@ -53,6 +54,7 @@ _ID_WEIGHT = 0.9
 _DOC_SHARE = 0.3
 # Body text counts less than titles and aliases in the entry-level coverage.
 _BODY_GRAM_WEIGHT = 0.35
+_TAG_GRAM_WEIGHT = 0.6
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _LATIN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -187,88 +189,106 @@ def query_lang(text: str) -> Lang:
 
 @dataclass(frozen=True, slots=True)
 class _Key:
+    """One searchable phrasing of an entry (title, alias or id words), pre-normalised."""
+
     entry: int
     norm: str
     shown: str
     weight: float
     grams: frozenset[str]
-    length: float
+    info: float  # Σ idf of its n-grams: how much it says
+    factor: float  # _length_factor(norm)
 
 
 class _LangIndex:
-    """Keys, n-gram postings and IDF of one language."""
+    """Keys, n-gram postings, IDF and entry documents of one language.
+
+    Plain dicts and tuples on purpose: they are private to the index, never changed after __init__,
+    and much faster to read than read-only proxies in the hot loop.
+    """
 
     def __init__(self, entries: Sequence[Entry], lang: Lang, normalize: Normalizer) -> None:
-        keys: dict[tuple[int, str], _Key] = {}
+        raw_keys: dict[tuple[int, str], tuple[str, float]] = {}
         doc_weights: list[dict[str, float]] = []
         for position, entry in enumerate(entries):
             sources: list[tuple[str, float]] = [(entry.title_in(lang), _TITLE_WEIGHT)]
             sources += [(alias, _ALIAS_WEIGHT) for alias in entry.aliases_in(lang)]
             if lang == "en":
                 sources.append((entry.id.replace(".", " ").replace("_", " "), _ID_WEIGHT))
-            weights: dict[str, float] = {}
-            for gram in grams(normalize(entry.body_in(lang))):
-                weights[gram] = _BODY_GRAM_WEIGHT
+            weights = dict.fromkeys(grams(normalize(entry.body_in(lang))), _BODY_GRAM_WEIGHT)
             for gram in grams(normalize(" ".join(entry.tags))):
-                weights[gram] = max(weights.get(gram, 0.0), 0.6)
+                weights[gram] = max(weights.get(gram, 0.0), _TAG_GRAM_WEIGHT)
             for text, weight in sources:
                 norm = normalize(text)
                 if not norm:
                     continue
-                key_grams = frozenset(grams(norm))
-                for gram in key_grams:
-                    weights[gram] = 1.0
-                previous = keys.get((position, norm))
-                if previous is None or previous.weight < weight:
-                    keys[(position, norm)] = _Key(position, norm, text, weight, key_grams, 0.0)
+                weights.update(dict.fromkeys(grams(norm), 1.0))
+                previous = raw_keys.get((position, norm))
+                if previous is None or previous[1] < weight:
+                    raw_keys[(position, norm)] = (text, weight)
             doc_weights.append(weights)
         count = max(len(entries), 1)
         df: dict[str, int] = defaultdict(int)
         for weights in doc_weights:
             for gram in weights:
                 df[gram] += 1
-        self.idf: Mapping[str, float] = MappingProxyType({g: math.log(1 + count / n) for g, n in df.items()})
+        self.idf: dict[str, float] = {g: math.log(1 + count / n) for g, n in df.items()}
         self.unknown_idf = math.log(1 + count)
-        self.docs: tuple[Mapping[str, float], ...] = tuple(MappingProxyType(w) for w in doc_weights)
-        self.keys: tuple[_Key, ...] = tuple(
-            _Key(k.entry, k.norm, k.shown, k.weight, k.grams, sum(self.idf.get(g, 0.0) for g in k.grams))
-            for k in keys.values()
-        )
+        self.docs: tuple[dict[str, float], ...] = tuple(doc_weights)
+        self.doc_grams: tuple[frozenset[str], ...] = tuple(frozenset(w) for w in doc_weights)
+        keys = []
+        for (position, norm), (shown, weight) in raw_keys.items():
+            key_grams = frozenset(grams(norm))
+            info = sum(self.idf[g] for g in key_grams)
+            keys.append(_Key(position, norm, shown, weight, key_grams, info, _length_factor(norm)))
+        self.keys: tuple[_Key, ...] = tuple(keys)
         self.norms: tuple[str, ...] = tuple(k.norm for k in self.keys)
+        self.longest = max((len(n) for n in self.norms), default=0)
         postings: dict[str, list[int]] = defaultdict(list)
         for index, key in enumerate(self.keys):
             for gram in key.grams:
                 postings[gram].append(index)
-        self.postings: Mapping[str, tuple[int, ...]] = MappingProxyType(
-            {g: tuple(ix) for g, ix in postings.items()}
-        )
+        self.postings: dict[str, tuple[int, ...]] = {g: tuple(ix) for g, ix in postings.items()}
+        # Grams in more keys than this are only used to find candidates if the question has nothing rarer.
+        self.common = max(32, len(self.keys) // 25)
 
 
-def _similarity(query: str, q_factor: float, q_info: float, key: _Key, shared: float) -> dict[str, float]:
-    """How well one key matches the (normalised) question, 0–100, with the parts it is made of."""
-    cover_key = shared / key.length if key.length else 0.0  # how much of the alias is in the question
+def _similarity(
+    query: str,
+    q_factor: float,
+    q_info: float,
+    key: _Key,
+    shared: float,
+    parts: dict[str, float] | None = None,
+) -> float:
+    """How well one key matches the (normalised) question, 0–100; `parts` receives the components."""
+    cover_key = shared / key.info if key.info else 0.0  # how much of the alias is in the question
     cover_query = shared / q_info  # how much of the question the alias explains
     # Whole-string similarity only means something when high: half the characters in common is noise.
     ratio = max(0.0, fuzz.ratio(query, key.norm) - 40.0) / 0.6
-    shorter, longer = sorted((len(query), len(key.norm)))
-    query_is_shorter = len(query) <= len(key.norm)
-    short_factor = q_factor if query_is_shorter else _length_factor(key.norm)
-    size_bonus = 0.8 + 0.2 * shorter / max(longer, 1)
+    len_q, len_k = len(query), len(key.norm)
+    query_is_shorter = len_q <= len_k
+    short_factor = q_factor if query_is_shorter else key.factor
+    size_bonus = 0.8 + 0.2 * min(len_q, len_k) / max(len_q, len_k, 1)
     # Containment of the shorter side in the longer, weighted by how rare its n-grams are …
-    cover = cover_query if query_is_shorter else cover_key
-    contain = 100.0 * cover * short_factor * size_bonus
-    # … and the same by characters (tolerates a typo), trusted only when nearly complete.
-    partial = fuzz.partial_ratio(query, key.norm) / 100.0
-    fuzzy_contain = 100.0 * partial**3 * short_factor * size_bonus
-    sim = max(ratio, contain, fuzzy_contain) * key.weight
-    return {
-        "sim": sim,
-        "ratio": ratio,
-        "contain": contain,
-        "fuzzy_contain": fuzzy_contain,
-        "cover_key": cover_key,
-        "cover_query": cover_query,
-    }
+    contain = 100.0 * (cover_query if query_is_shorter else cover_key) * short_factor * size_bonus
+    best = max(ratio, contain)
+    # … and the same by characters (tolerates a typo), trusted only when nearly complete. It is the
+    # costly one, so it is skipped when it cannot win.
+    ceiling = 100.0 * short_factor * size_bonus
+    fuzzy_contain = 0.0
+    if ceiling > best or parts is not None:
+        partial = fuzz.partial_ratio(query, key.norm) / 100.0
+        fuzzy_contain = ceiling * partial**3
+    if parts is not None:
+        parts.update(
+            ratio=ratio,
+            contain=contain,
+            fuzzy_contain=fuzzy_contain,
+            cover_key=cover_key,
+            cover_query=cover_query,
+        )
+    return max(best, fuzzy_contain) * key.weight
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,12 +305,14 @@ def _guard_pattern(phrase: str, lang: Lang, prepare: Normalizer) -> str:
 
 
 class KnowledgeIndex:
-    """Search over one knowledge base; build once, query many times (thread-safe: read-only)."""
+    """Search over one knowledge base; build once, query many times (read-only, so thread-safe)."""
 
     def __init__(self, kb: KnowledgeBase, config: RetrievalConfig | None = None) -> None:
+        """`config` defaults to the base's own (knowledge/retrieval.yaml, as loaded with it)."""
         self.kb = kb
-        self.config = config or RetrievalConfig()
+        self.config = config if config is not None else kb.retrieval
         self._entries: tuple[Entry, ...] = kb.entries
+        self._positions: Mapping[str, int] = MappingProxyType({e.id: i for i, e in enumerate(kb.entries)})
         self._normalizers: Mapping[Lang, Normalizer] = MappingProxyType(
             {lang: Normalizer(self.config, lang) for lang in LANGS}
         )
@@ -311,7 +333,7 @@ class KnowledgeIndex:
         )
 
     def normalize(self, text: str, lang: Lang | None = None) -> str:
-        """The comparable form of a text (exposed for tests and debugging)."""
+        """The comparable form of a text (exposed for tests and for trainers debugging an alias)."""
         return self._normalizers[lang or query_lang(text)](text)
 
     # ----------------------------------------------------------------------- scoring
@@ -327,44 +349,96 @@ class KnowledgeIndex:
                     found.append((rule.entry, match.group(0)))
         return found
 
-    def _scores(self, query: str, lang: Lang) -> dict[int, tuple[float, str]]:
-        """entry position → (score, matched text) for every entry worth considering."""
+    def _candidates(self, index: _LangIndex, query: str, known: list[str]) -> set[int]:
+        """Keys worth scoring: most n-gram weight in common, plus near-identical strings (typos)."""
+        idf, postings = index.idf, index.postings
+        overlap: dict[int, float] = defaultdict(float)
+        for rank, gram in enumerate(known):  # rarest first
+            keys = postings.get(gram, ())
+            if rank >= 3 and len(keys) > index.common:
+                continue
+            weight = idf[gram]
+            for key_index in keys:
+                overlap[key_index] += weight
+        candidates = set(heapq.nlargest(CANDIDATE_KEYS, overlap, key=overlap.__getitem__))
+        if len(query) <= 2 * index.longest:
+            for _, _, key_index in process.extract(
+                query, index.norms, scorer=fuzz.ratio, limit=TYPO_CANDIDATES, score_cutoff=60
+            ):
+                candidates.add(key_index)
+        return candidates
+
+    def _scores(self, query: str, lang: Lang, keep: int) -> dict[int, tuple[float, str]]:
+        """entry position → (score, matched text); complete for the best `keep` entries."""
         index = self._indexes[lang]
+        idf = index.idf
         q_grams = set(grams(query))
         if not q_grams:
             return {}
-        idf = index.idf
-        q_info = sum(idf.get(g, index.unknown_idf) for g in q_grams) or 1.0
-
-        # Candidate keys: those sharing n-grams with the question, by IDF-weighted overlap …
-        overlap: dict[int, float] = defaultdict(float)
-        for gram in q_grams:
-            weight = idf.get(gram, 0.0)
-            for key_index in index.postings.get(gram, ()):
-                overlap[key_index] += weight
-        candidates = set(heapq.nlargest(CANDIDATE_KEYS, overlap, key=overlap.__getitem__))
-        # … plus near-identical strings (typos that break every n-gram of a short question).
-        for _, _, key_index in process.extract(
-            query, index.norms, scorer=fuzz.ratio, limit=10, score_cutoff=60
-        ):
-            candidates.add(key_index)
-
+        known = sorted((g for g in q_grams if g in idf), key=idf.__getitem__, reverse=True)
+        q_known = frozenset(known)
+        q_info = sum(idf.get(g, index.unknown_idf) for g in q_grams)
         q_factor = _length_factor(query)
+
         best: dict[int, tuple[float, str]] = {}
-        for key_index in candidates:
+        for key_index in self._candidates(index, query, known):
             key = index.keys[key_index]
-            sim = _similarity(query, q_factor, q_info, key, overlap.get(key_index, 0.0))["sim"]
+            shared = sum(idf[g] for g in q_known & key.grams)
+            sim = _similarity(query, q_factor, q_info, key, shared)
             current = best.get(key.entry)
             if current is None or sim > current[0]:
                 best[key.entry] = (sim, key.shown)
 
+        # A little of how much of the question the whole entry (body included) covers breaks ties.
+        # Entries are visited best key first; once even a full bonus cannot lift one into the top
+        # `keep`, the rest cannot either.
+        doc_share = _DOC_SHARE * 100.0 * q_factor / q_info
+        max_bonus = doc_share * sum(idf[g] for g in q_known)
         scored: dict[int, tuple[float, str]] = {}
-        for position, (sim, shown) in best.items():
+        top: list[float] = []
+        for position, (sim, shown) in sorted(best.items(), key=lambda item: -item[1][0]):
+            base = (1 - _DOC_SHARE) * sim
+            if len(top) >= keep and base + max_bonus < top[0]:
+                break
             doc = index.docs[position]
-            doc_cover = sum(doc.get(g, 0.0) * idf.get(g, 0.0) for g in q_grams) / q_info
-            score = (1 - _DOC_SHARE) * sim + _DOC_SHARE * 100.0 * doc_cover * q_factor
-            scored[position] = (min(score, 100.0), shown)
+            score = min(
+                100.0, base + doc_share * sum(doc[g] * idf[g] for g in q_known & index.doc_grams[position])
+            )
+            scored[position] = (score, shown)
+            if len(top) < keep:
+                heapq.heappush(top, score)
+            elif score > top[0]:
+                heapq.heapreplace(top, score)
         return scored
+
+    def explain(self, query: str, entry_id: str) -> list[dict[str, object]]:
+        """Why an entry scores what it does for a question: each of its keys with the score parts.
+
+        For trainers and tests tuning aliases; not used when answering.
+        """
+        text = fold(query)[: MAX_QUERY_CHARS * 2]
+        lang = query_lang(text)
+        normalized = self._normalizers[lang](text)[:MAX_QUERY_CHARS]
+        index = self._indexes[lang]
+        q_grams = set(grams(normalized))
+        q_known = frozenset(g for g in q_grams if g in index.idf)
+        q_info = sum(index.idf.get(g, index.unknown_idf) for g in q_grams) or 1.0
+        rows: list[dict[str, object]] = []
+        for key in index.keys:
+            if self._entries[key.entry].id != entry_id:
+                continue
+            parts: dict[str, float] = {}
+            shared = sum(index.idf[g] for g in q_known & key.grams)
+            sim = _similarity(normalized, _length_factor(normalized), q_info, key, shared, parts)
+            rows.append(
+                {
+                    "key": key.norm,
+                    "shown": key.shown,
+                    "sim": round(sim, 1),
+                    **{k: round(v, 2) for k, v in parts.items()},
+                }
+            )
+        return sorted(rows, key=lambda row: -float(str(row["sim"])))
 
     # ----------------------------------------------------------------------- public API
 
@@ -374,24 +448,21 @@ class KnowledgeIndex:
             return []
         text = fold(query)[: MAX_QUERY_CHARS * 2]
         lang = query_lang(text)
-        normalized = self._normalizers[lang](text)[:MAX_QUERY_CHARS] or self._normalizers[lang].plain(text)
-        scored = self._scores(normalized, lang) if normalized else {}
+        normalizer = self._normalizers[lang]
+        normalized = normalizer(text)[:MAX_QUERY_CHARS] or normalizer.plain(text)[:MAX_QUERY_CHARS]
+        guarded = self._guarded(text)
+        scored = self._scores(normalized, lang, limit + len(guarded)) if normalized else {}
 
         hits: list[Hit] = []
-        seen: set[str] = set()
-        for entry_id, phrase in self._guarded(text):
-            position = next(i for i, e in enumerate(self._entries) if e.id == entry_id)
-            own = scored.get(position, (0.0, phrase))[0]
+        for entry_id, phrase in guarded:
+            position = self._positions[entry_id]
+            own = scored.pop(position, (0.0, phrase))[0]
             hits.append(Hit(entry_id, round(max(own, GUARD_SCORE), 1), phrase, True, guarded=True))
-            seen.add(entry_id)
-        ranked = sorted(scored.items(), key=lambda item: (-item[1][0], item[0]))
+        ranked = heapq.nsmallest(limit, scored.items(), key=lambda item: (-item[1][0], item[0]))
         for position, (score, shown) in ranked:
-            if len(hits) >= limit or score < MIN_SCORE:
+            if score < MIN_SCORE:
                 break
-            entry_id = self._entries[position].id
-            if entry_id in seen:
-                continue
-            hits.append(Hit(entry_id, round(score, 1), shown, score >= CONFIDENT_SCORE))
+            hits.append(Hit(self._entries[position].id, round(score, 1), shown, score >= CONFIDENT_SCORE))
         return hits[:limit]
 
     def best(self, query: str) -> Hit | None:

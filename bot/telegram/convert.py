@@ -33,7 +33,9 @@ def event_from_update(update: Update) -> InboundEvent | None:
         return None
     common = _common(update)
     if update.callback_query is not None:
-        return InboundEvent(kind="button", button=update.callback_query.data or "", **common)  # type: ignore[arg-type]
+        origin = update.callback_query.message
+        return InboundEvent(kind="button", button=update.callback_query.data or "",  # type: ignore[arg-type]
+                            message_id=origin.message_id if origin is not None else None, **common)
     message = update.message
     if message is None:
         return None

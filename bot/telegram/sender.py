@@ -11,7 +11,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.engine.events import OutboundMessage
-from bot.telegram.convert import CAPTION_LIMIT, keyboard, split_text
+from bot.telegram.convert import CAPTION_LIMIT, TELEGRAM_TEXT_LIMIT, keyboard, split_text
 from db.store import OutboxItem, Store
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,12 @@ class OutboxSender:
 
     async def _deliver(self, item: OutboxItem) -> None:
         message = OutboundMessage.from_payload(item.payload)
+        edit_id = item.payload.get("edit_message_id")
         delay = 0.5
         for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
             try:
+                if isinstance(edit_id, int) and await self._edit(item.chat_id, edit_id, message):
+                    break
                 await self._send(item.chat_id, message)
                 break
             except RetryAfter as exc:
@@ -67,6 +70,17 @@ class OutboxSender:
             store = Store(session)
             await store.outbox.mark_sent([item.id])
             await store.commit()
+
+    async def _edit(self, chat_id: int, message_id: int, message: OutboundMessage) -> bool:
+        """Replace a message in place; False when Telegram refuses (too old, deleted): send it anew then."""
+        if len(message.text) > TELEGRAM_TEXT_LIMIT:
+            return False
+        try:
+            await self.bot.edit_message_text(message.text, chat_id=chat_id, message_id=message_id,
+                                             reply_markup=keyboard(message))
+        except BadRequest as exc:
+            return "not modified" in exc.message.lower()
+        return True
 
     async def _send(self, chat_id: int, message: OutboundMessage) -> None:
         markup = keyboard(message)

@@ -2,7 +2,7 @@
 
 Import them into a conftest.py::
 
-    from fakebot.fixtures import fake_api, fake_api_token  # noqa: F401
+    pytest_plugins = ["tests.fakebot.fixtures"]   # or: from tests.fakebot.fixtures import fake_api
 """
 
 from __future__ import annotations

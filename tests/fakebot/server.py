@@ -360,7 +360,7 @@ class FakeBotApi:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port or self._requested_port))
         self.port = sock.getsockname()[1]
-        site = web.SockSite(self._runner, sock, shutdown_timeout=1.0)
+        site = web.SockSite(self._runner, sock)
         await site.start()
         self._http = aiohttp.ClientSession()
         self._webhook_task = asyncio.create_task(self._webhook_worker(), name="FakeBotApi:webhook")

@@ -1,0 +1,63 @@
+"""The compliance guard: unethical requests get the compliance entry first, in both languages,
+while ordinary price and negotiation questions are never sent there."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.kb.search import KnowledgeIndex
+
+GIFTS = "compliance.gifts_and_kickbacks"
+HONEST = "compliance.honest_claims"
+DATA = "compliance.personal_data"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("采购暗示要回扣,给不给", GIFTS),
+        ("能不能私下返点给个人", GIFTS),
+        ("过年给采购送购物卡合适吗", GIFTS),
+        ("请采购吃饭能帮我拿下单子吗", GIFTS),
+        ("給決策人包個紅包", GIFTS),
+        ("the buyer hinted he wants a kickback", GIFTS),
+        ("should I give the purchasing manager a gift card", GIFTS),
+        ("编一个假的竞品价格压一压客户", HONEST),
+        ("可以吓唬客户说下个月要涨价吗", HONEST),
+        ("客户要保险但我们不给发票行不行", HONEST),
+        ("can I make up numbers to win the deal", HONEST),
+        ("is it ok to scare the customer into signing", HONEST),
+        ("能不能买一份客户名单", DATA),
+    ],
+)
+def test_unethical_requests_answer_with_compliance_first(
+    real_index: KnowledgeIndex, query: str, expected: str
+) -> None:
+    hits = real_index.search(query)
+    assert hits, query
+    assert hits[0].entry_id == expected, hits
+    assert hits[0].guarded
+    assert hits[0].confident
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "客户说太贵了怎么办",
+        "客户一直砍价",
+        "别家比我们便宜",
+        "降价5%要多卖多少",
+        "报价单怎么写",
+        "客户要求打折",
+        "the customer says our price is too high",
+        "how do I handle a discount request",
+        "负责采购的是谁",
+    ],
+)
+def test_ordinary_price_questions_are_not_routed_to_compliance(
+    real_index: KnowledgeIndex, query: str
+) -> None:
+    hits = real_index.search(query)
+    assert hits, query
+    assert not hits[0].entry_id.startswith("compliance."), hits
+    assert not any(h.guarded for h in hits)
