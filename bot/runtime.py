@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.engine.content import Content
 from bot.engine.core import Engine, EngineConfig
 from bot.engine.events import InboundEvent, OutboundMessage
+from bot.engine.features import install_all
 from db.session import create_engine, make_sessionmaker, upgrade_async
 from db.store import Store
 
@@ -49,6 +50,7 @@ class Runtime:
             ),
             clock=clock,
         )
+        install_all(self.engine)
         self.db: AsyncEngine = create_engine(settings.database_url)
         self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(self.db)
 

@@ -389,6 +389,7 @@ class Store:
 
     def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow) -> None:
         self.session = session
+        self.clock = clock  # features build their own repositories with (session, clock)
         self.users = Users(session, clock)
         self.dialogs = Dialogs(session, clock)
         self.customers = Customers(session, clock)

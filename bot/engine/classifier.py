@@ -64,6 +64,7 @@ class QuestionCues(_Strict):
     open_particle: list[Cue]
     confirm_particle: list[Cue]
     choice: list[Cue]
+    indirect: list[Cue]
     invitation: list[Cue]
     self_invite: list[Cue]
     proposal: list[Cue]
@@ -404,12 +405,14 @@ class _QuestionForm:
 
 
 _NOT_A_QUESTION = _QuestionForm(False)
+_INVITE_VERB = re.compile(r"\b(?:share|tell|walk|describe|explain|talk)\b")
 
 
 def _zh_form(s: _Sentence, r: LanguageRules) -> _QuestionForm:
     body = _ZH_SOFT_END.sub("", s.low)
     segments = _segments(body) or [body]
-    live = [seg for seg in segments if not r.has("question.wh_guard", seg)]  # 不管用什么… asks nothing
+    # 不管用什么… asks nothing, unless the line carries a "?"
+    live = segments if s.qmark else [seg for seg in segments if not r.has("question.wh_guard", seg)]
     wh = any(r.has("question.wh", seg) for seg in live)
     strong = any(r.has("question.closed_strong", seg) for seg in live)
     weak = any(r.has("question.closed_weak", seg) for seg in live)
@@ -419,7 +422,8 @@ def _zh_form(s: _Sentence, r: LanguageRules) -> _QuestionForm:
     confirm = s.qmark and r.has("question.confirm_particle", body)
     open_particle = r.has("question.open_particle", body)
     choice = r.has("question.choice", body)
-    if not (s.qmark or tag or particle or confirm or open_particle or strong or weak or wh or invite):
+    indirect = r.has("question.indirect", body)
+    if not (s.qmark or tag or particle or confirm or open_particle or strong or weak or wh or invite or indirect):
         return _NOT_A_QUESTION
     if r.has("question.proposal", body) and _proposes(body, r):
         return _QuestionForm(True, True)
@@ -429,8 +433,8 @@ def _zh_form(s: _Sentence, r: LanguageRules) -> _QuestionForm:
         return _QuestionForm(True, True)
     if weak and not wh:
         return _QuestionForm(True, True)
-    if wh or open_particle:
-        return _QuestionForm(True, False)
+    if wh or open_particle or indirect:
+        return _QuestionForm(True, False)  # 请问贵公司的采购流程… asks for an account
     return _QuestionForm(True, True)  # declarative with "?": 你们用的是安捷伦?
 
 
@@ -451,6 +455,9 @@ def _en_form(s: _Sentence, r: LanguageRules) -> _QuestionForm:
         if words:
             if r.has("question.invitation", clause):
                 kind = "invite"
+            elif r.has("question.indirect", clause):
+                embedded = any(w in wh_words for w in words) or _INVITE_VERB.search(clause) is not None
+                kind = "invite" if embedded else "aux"  # "I was wondering how…" / "…if you…"
             elif r.has("question.proposal", clause):
                 kind = "proposal"
             elif words[0] in wh_words:

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.engine.answers import Answers
 from bot.engine.commands import COMMANDS, KNOWN
 from bot.engine.content import Content
 from bot.engine.events import Button, InboundEvent, Lang, OutboundMessage
-from bot.engine.flowdefs import Flow
+from bot.engine.flowdefs import Flow, FlowError, Step
 from bot.engine.flows import FlowOutcome, FlowRunner
 from bot.engine.i18n import as_lang, pick_language
 from db.store import CustomerInfo, DialogState, Store, UserInfo
 
 MAX_TEXT = 4096
+
+CommandFn = Callable[["Turn", DialogState | None], Awaitable[list[OutboundMessage]]]
+"""A feature's /command: the turn, the rep's flow in progress (if any) → replies."""
+ButtonFn = Callable[["Turn", DialogState | None, str], Awaitable[list[OutboundMessage] | None]]
+"""A feature's buttons `prefix:rest`: gets `rest`; None means the payload is invalid (→ ⚠️)."""
+TextFn = Callable[["Turn"], Awaitable[list[OutboundMessage] | None]]
+"""Free text outside a flow (e.g. a role-play in progress); None = not mine, try the next one."""
+CheckFn = Callable[[Lang, Step, Any, dict[str, Any]], list[str]]
+"""Coaching notes on an accepted flow answer (e.g. 'this is a closed question'), shown before the next step."""
+CompletionFn = Callable[["Turn", Flow, DialogState, int | None], Awaitable[list[OutboundMessage]]]
+"""Runs after a flow is saved (customer id if any): log activity, schedule a reminder, add a summary."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,39 @@ class Engine:
         self.answers = Answers(content)
         self.clock = clock or (lambda: datetime.now(UTC))
         self.flow_by_command = {f.command: f for f in content.flows.values()}
+        self.commands: dict[str, CommandFn] = {}
+        self.button_handlers: dict[str, ButtonFn] = {}
+        self.text_handlers: list[TextFn] = []
+        self.checkers: dict[str, CheckFn] = {}
+        self.completion_hooks: dict[str, list[CompletionFn]] = {}
+
+    # ----- extension points (features register here, in bot/engine/features) --------------------
+    def add_command(self, name: str, fn: CommandFn) -> None:
+        if name in self.commands or name in _BUILTIN:
+            raise ValueError(f"command /{name} is already registered")
+        self.commands[name] = fn
+
+    def add_button(self, prefix: str, fn: ButtonFn) -> None:
+        if prefix in self.button_handlers or prefix in _BUILTIN_BUTTONS:
+            raise ValueError(f"button prefix {prefix!r} is already registered")
+        self.button_handlers[prefix] = fn
+
+    def add_text_handler(self, fn: TextFn) -> None:
+        self.text_handlers.append(fn)
+
+    def add_checker(self, name: str, fn: CheckFn) -> None:
+        self.checkers[name] = fn
+
+    def on_complete(self, flow_id: str, fn: CompletionFn) -> None:
+        self.completion_hooks.setdefault(flow_id, []).append(fn)
+
+    def verify(self) -> None:
+        """After features are installed: every checker a flow names must exist."""
+        for flow in self.content.flows.values():
+            for step in flow.steps:
+                if step.check is not None and step.check not in self.checkers:
+                    raise FlowError(f"knowledge/flows/{flow.id}.yaml: steps.{step.id}.check: "
+                                    f"unknown checker {step.check!r}")
 
     # ----- entry point ------------------------------------------------------------------------
     async def handle(self, store: Store, event: InboundEvent) -> list[OutboundMessage]:
@@ -75,6 +120,10 @@ class Engine:
             if dialog.phase == "resume" or self._idle(turn, dialog):
                 return await self._offer_resume(turn, dialog)
             return await self._flow_input(turn, dialog)
+        for handler in self.text_handlers:
+            claimed = await handler(turn)
+            if claimed is not None:
+                return claimed
         return self.answers.ask(event.text, turn.lang)
 
     # ----- dialogs ----------------------------------------------------------------------------
@@ -164,7 +213,18 @@ class Engine:
         flow = self._flow(dialog)
         customers = await self._customers(turn, dialog)
         outcome = self.runner.accept(flow, dialog, turn.event, turn.lang, turn.today, customers)
-        return await self._after(turn, dialog, outcome)
+        notes = self._check(turn, flow, outcome, dialog)
+        replies = await self._after(turn, dialog, outcome)
+        return [OutboundMessage(note) for note in notes] + replies
+
+    def _check(self, turn: Turn, flow: Flow, outcome: FlowOutcome, dialog: DialogState) -> list[str]:
+        if outcome.accepted is None:
+            return []
+        step = flow.step(outcome.accepted)
+        if step is None or step.check is None:
+            return []
+        value = outcome.accepted_value if outcome.accepted_value is not None else dialog.slots.get(step.id)
+        return self.checkers[step.check](turn.lang, step, value, dialog.slots)
 
     async def _after(self, turn: Turn, dialog: DialogState, outcome: FlowOutcome) -> list[OutboundMessage]:
         if outcome.completed:
@@ -214,7 +274,10 @@ class Engine:
         dialog.phase = "done"
         await store.dialogs.save(dialog)
         card = self.content.talk.render(flow.complete.card, turn.lang, **ctx).strip()
-        return [OutboundMessage(self.t(turn.lang, "flow_saved", title=flow.title.get(turn.lang)) + "\n\n" + card)]
+        out = [OutboundMessage(self.t(turn.lang, "flow_saved", title=flow.title.get(turn.lang)) + "\n\n" + card)]
+        for hook in self.completion_hooks.get(flow.id, []):
+            out += await hook(turn, flow, dialog, customer_id)
+        return out
 
     # ----- commands ---------------------------------------------------------------------------
     async def _command(self, turn: Turn, dialog: DialogState | None) -> list[OutboundMessage]:
@@ -235,6 +298,8 @@ class Engine:
             return [OutboundMessage(self.t(lang, "cancelled", title=self._flow(dialog).title.get(lang)))]
         if name in ("back", "skip", "repeat"):
             if dialog is None:
+                if name in self.commands:
+                    return await self.commands[name](turn, dialog)
                 return [OutboundMessage(self.t(lang, "no_active_flow"))]
             flow = self._flow(dialog)
             customers = await self._customers(turn, dialog)
@@ -248,6 +313,8 @@ class Engine:
             return self.answers.ask(args, lang) + await self._continue_note(turn, dialog)
         if name == "topics":
             return [self.answers.topics(lang)] + await self._continue_note(turn, dialog)
+        if name in self.commands:
+            return await self.commands[name](turn, dialog)
         wanted = self.flow_by_command.get(name)
         if wanted is not None:
             flow = wanted
@@ -344,8 +411,16 @@ class Engine:
                 dialog.status = "cancelled"
                 await turn.store.dialogs.save(dialog)
             return await self._start_flow(turn, self.content.flows[rest])
+        if kind in self.button_handlers:
+            handled = await self.button_handlers[kind](turn, dialog, rest)
+            if handled is not None:
+                return handled
         if kind in ("k", "t"):
             answer = self.answers.button(kind, rest, lang)
             if answer is not None:
                 return answer + await self._continue_note(turn, dialog)
         return [OutboundMessage(self.t(lang, "forged_button"))] + await self._tail_prompt(turn, dialog)
+
+
+_BUILTIN = frozenset({"start", "help", "lang", "cancel", "ask", "topics"})
+_BUILTIN_BUTTONS = frozenset({"f", "l", "r", "x", "k", "t"})

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-StepKind = Literal["text", "choice", "number", "date", "yesno", "multi", "customer"]
+StepKind = Literal["text", "choice", "number", "date", "yesno", "multi", "customer", "list"]
 
 
 class FlowError(Exception):
@@ -59,6 +59,7 @@ class Step(BaseModel):
     max: float | None = None
     max_len: int = Field(default=1000, ge=1, le=3000)
     when: Condition | None = None
+    check: str | None = None  # a coaching checker registered by a feature (e.g. spin_question)
 
     @model_validator(mode="after")
     def _options_fit_kind(self) -> Step:

@@ -18,6 +18,7 @@ from bot.text.normalize import squash
 from db.store import CustomerInfo, DialogState
 
 MAX_CUSTOMER_BUTTONS = 8
+MAX_LIST_ITEMS = 20
 
 
 @dataclass
@@ -28,6 +29,8 @@ class FlowOutcome:
     completed: bool = False
     cancelled: bool = False
     new_customer: str | None = None  # a customer name typed at a customer step, to be created
+    accepted: str | None = None  # the step whose answer was just taken (for coaching checks)
+    accepted_value: Any = None  # for list steps: just the newly added items
 
 
 class FlowRunner:
@@ -87,6 +90,8 @@ class FlowRunner:
             return str(value.get("name", "")) if isinstance(value, dict) else str(value)
         if step.kind == "choice":
             return self.option_label(step, str(value), lang)
+        if step.kind == "list":
+            return "; ".join(str(v) for v in value) or self.t(lang, "flow_none_ticked")
         if step.kind == "multi":
             labels = [o.label.get(lang) for o in step.options if o.value in (value or [])]
             return ("、" if lang == "zh" else ", ").join(labels) or self.t(lang, "flow_none_ticked")
@@ -112,6 +117,10 @@ class FlowRunner:
         if say:
             parts.append(say)
         parts.append(self.t.render_string(step.prompt.get(lang), **ctx))
+        if step.kind == "list":
+            draft = state.slots.get(f"_{step.id}_draft") or []
+            if draft:
+                parts.append(self.t(lang, "list_so_far", items="\n".join(f"{i}. {x}" for i, x in enumerate(draft, 1))))
         current = state.slots.get(step.id)
         if step.id in state.slots and step.kind in ("text", "number", "date", "customer") and current is not None:
             parts.append(self.t(lang, "flow_current_answer", value=self.display(step, current, lang)))
@@ -138,6 +147,8 @@ class FlowRunner:
             ]
             rows.append([Button(self.t(lang, "flow_done_button"), f"{prefix}done")])
             return rows
+        if step.kind == "list":
+            return [[Button(self.t(lang, "flow_done_button"), f"{prefix}done")]]
         if step.kind == "customer" and customers:
             return [[Button(c.name[:40], f"{prefix}c{c.id}")] for c in customers[:MAX_CUSTOMER_BUTTONS]]
         return []
@@ -173,6 +184,10 @@ class FlowRunner:
         if token is _STALE:
             return self._reprompt(flow, state, lang, customers, "stale_button")
         value, error = self._parse(step, state, event, token, lang, today, customers)
+        if error == "__added__":
+            added = FlowOutcome([self.prompt(flow, state, lang, customers)], accepted=step.id,
+                                accepted_value=value)
+            return added
         if error == "__toggled__":
             toggled = self.prompt(flow, state, lang, customers)
             toggled.edit = True
@@ -185,6 +200,8 @@ class FlowRunner:
             value = {"id": None, "name": value}
         state.slots.pop(f"_{step.id}_draft", None)
         state.slots[step.id] = value
+        if step.kind != "list":
+            outcome.accepted = step.id
         return self._advance(flow, state, lang, customers, outcome)
 
     def skip(self, flow: Flow, state: DialogState, lang: str, customers: list[CustomerInfo]) -> FlowOutcome:
@@ -267,6 +284,8 @@ class FlowRunner:
         state.phase = "edit"
         if step.kind == "multi":
             state.slots[f"_{step.id}_draft"] = list(state.slots.get(step.id) or [])
+        if step.kind == "list":
+            state.slots[f"_{step.id}_draft"] = []
         return FlowOutcome([self.prompt(flow, state, lang, customers)])
 
     def _reprompt(
@@ -352,6 +371,25 @@ class FlowRunner:
             if indices is None:
                 return None, "invalid_multi"
             return [step.options[i].value for i in indices], None
+        if step.kind == "list":
+            items: list[str] = state.slots.setdefault(f"_{step.id}_draft", [])
+            if token == "done" or (token is None and squash(text) in ("done", "完成", "好了", "ok", "没有了")):
+                minimum = int(step.min or 0)
+                if len(items) < minimum:
+                    return None, "list_too_short"
+                return list(items), None
+            if token is not None:
+                return None, "stale_button"
+            new = [line.strip(" \t-•·*0123456789.、)") for line in text.splitlines()]
+            new = [line for line in new if line]
+            if not new:
+                return None, "empty_answer"
+            if any(len(line) > step.max_len for line in new):
+                return None, "answer_too_long"
+            if len(items) + len(new) > MAX_LIST_ITEMS:
+                return None, "list_too_long"
+            items.extend(new)
+            return new, "__added__"
         if step.kind == "customer":
             if isinstance(token, str):
                 if token.startswith("c") and token[1:].isdigit():

@@ -1,4 +1,4 @@
-"""User-facing messages by key, per language, from scripts_talk/messages/{zh,en}.yaml."""
+"""User-facing messages by key, per language, from scripts_talk/messages/{zh,en}/*.yaml (merged)."""
 
 from __future__ import annotations
 
@@ -35,25 +35,37 @@ class Messages:
         self._inline_env = Environment(autoescape=False)
         self._inline: dict[str, Template] = {}
         catalogs: dict[str, dict[str, str]] = {}
+        origin: dict[str, dict[str, Path]] = {}
         for lang in LANGS:
-            path = directory / f"{lang}.yaml"
-            try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            except (OSError, yaml.YAMLError) as exc:
-                raise MessagesError(f"{path}: {exc}") from None
-            if not isinstance(data, dict):
-                raise MessagesError(f"{path}: expected a mapping of key: text")
-            catalogs[lang] = {str(k): str(v) for k, v in data.items()}
+            catalogs[lang] = {}
+            origin[lang] = {}
+            files = sorted((directory / lang).glob("*.yaml"))
+            if not files:
+                raise MessagesError(f"{directory / lang}: no message files")
+            for path in files:
+                try:
+                    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+                except (OSError, yaml.YAMLError) as exc:
+                    raise MessagesError(f"{path}: {exc}") from None
+                if not isinstance(data, dict):
+                    raise MessagesError(f"{path}: expected a mapping of key: text")
+                for key, value in data.items():
+                    key = str(key)
+                    if key in catalogs[lang]:
+                        raise MessagesError(f"{path}: {key}: already defined in {origin[lang][key]}")
+                    catalogs[lang][key] = str(value)
+                    origin[lang][key] = path
         keys = set(catalogs["zh"]) | set(catalogs["en"])
         for key in sorted(keys):
             for lang in LANGS:
                 text = catalogs[lang].get(key)
                 if not text:
-                    raise MessagesError(f"{directory / (lang + '.yaml')}: {key}: missing or empty")
+                    other = origin["en" if lang == "zh" else "zh"].get(key)
+                    raise MessagesError(f"{directory / lang}: {key}: missing or empty (defined in {other})")
                 try:
                     self._templates.setdefault(key, {})[lang] = self._env.from_string(text.rstrip("\n"))
                 except Exception as exc:
-                    raise MessagesError(f"{directory / (lang + '.yaml')}: {key}: {exc}") from None
+                    raise MessagesError(f"{origin[lang][key]}: {key}: {exc}") from None
 
     def __call__(self, lang: str, key: str, **values: Any) -> str:
         lang = lang if lang in LANGS else "zh"

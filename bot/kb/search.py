@@ -1,22 +1,29 @@
 """Retrieval for /ask: rank knowledge entries for a rep's free-text question.
 
 Reps type two characters ("太贵"), a whole story ("我昨天去见了一个客户,他一直说我们价格太高了…"),
-English, Traditional Chinese, with typos. One scorer cannot serve all of these, so each entry is scored
-by the best of its titles/aliases under a few complementary measures:
+English, Traditional Chinese, with typos. No single scorer serves all of these, so each entry takes the
+score of its best title/alias under three complementary measures:
 
-* whole-string similarity (rapidfuzz ratio): the question *is* an alias, give or take a typo;
-* containment (partial_ratio) damped by the length of the shorter side: an alias inside a long story,
-  or a short question inside an alias — but a two-character overlap must not look like a full match;
-* weighted n-gram coverage (CJK bigrams / English letter trigrams, IDF-weighted): word order and
-  small typos do not matter, and rare words count more than common ones;
+* whole-string likeness (rapidfuzz ratio, counted only when high): the question *is* an alias, give
+  or take a typo;
+* containment of the shorter side in the longer, weighted by how rare its n-grams are (CJK characters
+  and bigrams, letter trigrams of English words, IDF over entries): an alias inside a long story, or
+  a short question inside an alias, whatever the word order;
+* the same by characters (partial_ratio, cubed so only a near-complete match counts): containment
+  that survives a typo.
 
-plus a little of how much of the question the entry as a whole (title, aliases, body) covers, which
-breaks ties. Both sides are normalised the same way first (bot.text.normalize, then the synonyms and
-fillers of knowledge/retrieval.yaml). A compliance guard puts the compliance entry first whenever the
-question asks for something unethical (kickbacks, gifts that sway, false claims, fear, no receipts).
+Containment is damped by the size of the shorter side, so that two shared characters ("太贵" inside
+"太贵了", fine; "客户" inside anything, not) cannot pass for a full match. A share of how much of the
+question the whole entry (title, aliases, tags, body) covers is added; it separates near-ties and
+lets a body word rescue a question no alias foresaw.
 
-The index is built once per knowledge base; a search touches only the keys that share an n-gram with
-the question (inverted index), so it stays well under a millisecond or two on a laptop.
+Both sides are normalised the same way first (bot.text.normalize, then the synonyms and fillers of
+knowledge/retrieval.yaml). A compliance guard puts the compliance entry first whenever the question
+asks for something unethical (kickbacks, gifts that sway, false claims, fear, no receipts).
+
+The index is built once per knowledge base. A search scores in detail only the few dozen keys that
+share the rarest n-grams with the question (inverted index) or look almost the same, which keeps it
+well under the 2 ms goal on a laptop.
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ from bot.text.normalize import fold, has_cjk, squash
 
 #: A hit at or above this score is an answer; below it the bot should say it is not sure.
 CONFIDENT_SCORE = 55.0
+#: Two hits closer than this are a toss-up: neither is confident, the bot offers both.
+AMBIGUOUS_MARGIN = 3.0
 #: Hits below this score are not returned at all (they are noise).
 MIN_SCORE = 25.0
 #: Score given to a compliance entry the guard puts first (if its own score is lower).
@@ -64,7 +73,11 @@ _PLACEHOLDER_BASE = 0xE000  # private-use characters mask protected words during
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One ranked entry: score 0–100, the text that matched, and whether the bot may rely on it."""
+    """One ranked entry: score 0–100 and the text that matched.
+
+    `confident`: the score is high enough and no neighbouring hit is within AMBIGUOUS_MARGIN, so the
+    bot may answer with this entry alone; `guarded`: put first by the compliance guard.
+    """
 
     entry_id: str
     score: float
@@ -219,7 +232,9 @@ class _LangIndex:
             for gram in grams(normalize(" ".join(entry.tags))):
                 weights[gram] = max(weights.get(gram, 0.0), _TAG_GRAM_WEIGHT)
             for text, weight in sources:
-                norm = normalize(text)
+                # An alias made only of fillers ("what can you do for me") is kept whole, as the
+                # same question is when it is asked.
+                norm = normalize(text) or normalize.plain(text)
                 if not norm:
                     continue
                 weights.update(dict.fromkeys(grams(norm), 1.0))
@@ -458,14 +473,17 @@ class KnowledgeIndex:
             position = self._positions[entry_id]
             own = scored.pop(position, (0.0, phrase))[0]
             hits.append(Hit(entry_id, round(max(own, GUARD_SCORE), 1), phrase, True, guarded=True))
-        ranked = heapq.nsmallest(limit, scored.items(), key=lambda item: (-item[1][0], item[0]))
-        for position, (score, shown) in ranked:
+        ranked = heapq.nsmallest(limit + 1, scored.items(), key=lambda item: (-item[1][0], item[0]))
+        scores = [score for _, (score, _) in ranked]
+        for rank, (position, (score, shown)) in enumerate(ranked[:limit]):
             if score < MIN_SCORE:
                 break
-            hits.append(Hit(self._entries[position].id, round(score, 1), shown, score >= CONFIDENT_SCORE))
+            neighbours = scores[max(rank - 1, 0) : rank] + scores[rank + 1 : rank + 2]
+            clear = all(abs(score - other) >= AMBIGUOUS_MARGIN for other in neighbours)
+            hits.append(Hit(self._entries[position].id, round(score, 1), shown, score >= CONFIDENT_SCORE and clear))
         return hits[:limit]
 
     def best(self, query: str) -> Hit | None:
         """The top hit if it is confident, else None (the bot then offers the top three)."""
-        hits = self.search(query, limit=1)
+        hits = self.search(query, limit=2)
         return hits[0] if hits and hits[0].confident else None

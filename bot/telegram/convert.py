@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.engine.events import InboundEvent, OutboundMessage
@@ -19,7 +21,7 @@ def chat_id_of(update: Update) -> int:
     return user.id if user is not None else 0
 
 
-def _common(update: Update) -> dict[str, object]:
+def _common(update: Update) -> dict[str, Any]:
     user = update.effective_user
     assert user is not None
     name = " ".join(p for p in (user.first_name, user.last_name) if p) or (user.username or "")
@@ -34,20 +36,20 @@ def event_from_update(update: Update) -> InboundEvent | None:
     common = _common(update)
     if update.callback_query is not None:
         origin = update.callback_query.message
-        return InboundEvent(kind="button", button=update.callback_query.data or "",  # type: ignore[arg-type]
+        return InboundEvent(kind="button", button=update.callback_query.data or "",
                             message_id=origin.message_id if origin is not None else None, **common)
     message = update.message
     if message is None:
         return None
     if message.text is not None:
-        return InboundEvent.from_text(text=message.text, **common)  # type: ignore[arg-type]
+        return InboundEvent.from_text(text=message.text, **common)
     media = next(
         (kind for kind in ("sticker", "photo", "voice", "video", "video_note", "audio", "document", "animation",
                            "location", "contact", "poll", "dice")
          if getattr(message, kind, None)),
         "other",
     )
-    return InboundEvent(kind="unsupported", media=media, **common)  # type: ignore[arg-type]
+    return InboundEvent(kind="unsupported", media=media, **common)
 
 
 def keyboard(message: OutboundMessage) -> InlineKeyboardMarkup | None:

@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from db.models import Base
+from db.all_models import Base
 from db.session import create_engine, is_sqlite
 
 config = context.config

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.kb.search import KnowledgeIndex
+from bot.kb.models import (
+    Bilingual,
+    BilingualList,
+    ComplianceRule,
+    Entry,
+    KnowledgeBase,
+    PerLang,
+    RetrievalConfig,
+)
+from bot.kb.search import GUARD_SCORE, KnowledgeIndex
 
 GIFTS = "compliance.gifts_and_kickbacks"
 HONEST = "compliance.honest_claims"
@@ -52,6 +61,10 @@ def test_unethical_requests_answer_with_compliance_first(
         "the customer says our price is too high",
         "how do I handle a discount request",
         "负责采购的是谁",
+        "怎么给客户讲产品的好处",
+        "营业厅员工的提成怎么算",
+        "客户很恐慌怎么安抚",
+        "渠道返点政策怎么定",
     ],
 )
 def test_ordinary_price_questions_are_not_routed_to_compliance(
@@ -61,3 +74,38 @@ def test_ordinary_price_questions_are_not_routed_to_compliance(
     assert hits, query
     assert not hits[0].entry_id.startswith("compliance."), hits
     assert not any(h.guarded for h in hits)
+
+
+def _entry(entry_id: str, zh: str, en: str) -> Entry:
+    return Entry(
+        id=entry_id,
+        kind="warning",
+        source="general",
+        title=Bilingual(zh=zh, en=en),
+        aliases=BilingualList(zh=(zh,), en=(en,)),
+        body=Bilingual(zh=zh, en=en),
+        area=entry_id.split(".")[0],
+    )
+
+
+def test_guard_mechanics_on_a_small_base() -> None:
+    """Independent of the real content: gaps (`*`), both languages, order, unknown entries ignored."""
+    kb = KnowledgeBase(
+        entries=(_entry("objection.price", "客户嫌贵", "too expensive"), _entry("compliance.gifts", "送礼", "gifts")),
+        areas=(),
+    )
+    config = RetrievalConfig(
+        compliance=(
+            ComplianceRule(entry="compliance.missing", patterns=PerLang(zh=("嫌贵",))),
+            ComplianceRule(entry="compliance.gifts", patterns=PerLang(zh=("给*回扣",), en=("give*gift",))),
+        )
+    )
+    index = KnowledgeIndex(kb, config)
+    [hit] = index.search("给采购一点回扣", limit=1)
+    assert (hit.entry_id, hit.guarded, hit.confident) == ("compliance.gifts", True, True)
+    assert hit.score >= GUARD_SCORE
+    assert index.search("should I give the buyer a small gift")[0].entry_id == "compliance.gifts"
+    assert index.search("給採購一點回扣")[0].guarded  # Traditional input trips it too
+    assert not index.search("给回扣的故事讲了一百个字以后才出现的回扣")[0].entry_id.startswith("objection")
+    assert [h.entry_id for h in index.search("客户嫌贵")] == ["objection.price"]  # rule for a missing entry
+    assert not any(h.guarded for h in index.search("give them the price list"))

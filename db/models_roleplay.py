@@ -1,0 +1,3 @@
+"""Models of the roleplay feature (tables are created by their Alembic migration in db/migrations/versions)."""
+
+from __future__ import annotations
