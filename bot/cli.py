@@ -62,8 +62,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+class RedactSecrets(logging.Filter):
+    """Replaces the bot token in every log record (httpx logs request URLs, which contain it)."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if any(s in message for s in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "[REDACTED]")
+            record.msg, record.args = message, None
+        return True
+
+
+def _configure_logging(settings: Settings, token: str) -> None:
+    redact = RedactSecrets([token, token.split(":", 1)[-1]])
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redact)
+    logging.getLogger().setLevel(settings.log_level.upper())
+    for noisy in ("httpx", "httpcore", "alembic", "apscheduler", "aiosqlite"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    logging.getLogger().setLevel(settings.log_level.upper() if args.command == "run" else logging.WARNING)
     if args.command == "ask":
         from bot.kb.cli import run_ask
 
@@ -91,7 +115,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
         from bot.telegram.app import run_bot
 
-        settings.require_token()
+        _configure_logging(settings, settings.require_token())
         return run_bot(settings, webhook_url=args.webhook)
     return 2
 

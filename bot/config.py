@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     talk_dir: Path = Field(default=REPO_ROOT / "scripts_talk", validation_alias="SALESCOACH_TALK_DIR")
     log_level: str = Field(default="INFO", validation_alias="SALESCOACH_LOG_LEVEL")
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("expected DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -91,6 +99,8 @@ _ENV_NAMES = {
     "timezone": "SALESCOACH_TZ",
     "flow_idle_days": "SALESCOACH_FLOW_IDLE_DAYS",
     "resume_after_minutes": "SALESCOACH_RESUME_AFTER_MINUTES",
+    "log_level": "SALESCOACH_LOG_LEVEL",
+    "webhook_listen": "SALESCOACH_WEBHOOK_LISTEN",
 }
 
 

@@ -33,8 +33,21 @@ Spin = Literal["S", "P", "I", "N"]
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "knowledge" / "classifier.yaml"
 MAX_CHARS = 4096  # longer input is judged on its first 4096 characters (Telegram's message limit)
 SIGNALS: tuple[str, ...] = (
-    "greeting", "self_intro", "thanks", "agenda", "summary", "next_step_ask", "close_ask", "price_talk",
-    "feature_dump", "pressure", "off_topic", "commitment_language", "empathy", "bluff_risk", "customer_focus",
+    "greeting",
+    "self_intro",
+    "thanks",
+    "agenda",
+    "summary",
+    "next_step_ask",
+    "close_ask",
+    "price_talk",
+    "feature_dump",
+    "pressure",
+    "off_topic",
+    "commitment_language",
+    "empathy",
+    "bluff_risk",
+    "customer_focus",
 )
 _SPIN_DEPTH: dict[Spin, int] = {"S": 0, "P": 1, "I": 2, "N": 3}
 
@@ -149,7 +162,13 @@ class CueFile(_Strict):
 # Compiled form
 
 # English word lists used token by token rather than as patterns
-_WORD_SETS = ("question.wh", "question.wh_guard", "question.relative", "question.aux_start", "question.subject")
+_WORD_SETS = (
+    "question.wh",
+    "question.wh_guard",
+    "question.relative",
+    "question.aux_start",
+    "question.subject",
+)
 # lists that only count at the end of a sentence
 _AT_END = ("question.tag", "question.closed_particle", "question.open_particle", "question.confirm_particle")
 
@@ -189,33 +208,51 @@ class Lexicon:
         return self.zh if lang == "zh" else self.en
 
 
-def _cue_regex(cue: str, lang: Lang) -> str:
-    """One cue → regex source: `re:` cues verbatim (Simplified), plain cues literal, English as whole words."""
+_LEFT = r"(?<![a-z0-9'])"
+_RIGHT = r"(?![a-z0-9])"
+
+
+def _cue_regex(cue: str, lang: Lang) -> tuple[str, bool]:
+    """One cue → (regex source, needs word boundaries on both sides).
+
+    `re:` cues are used verbatim (Simplified), plain cues literally; English plain cues match whole
+    words only. The boundaries are returned as a flag so that a list shares one pair of them: one
+    lookbehind per position instead of one per cue keeps long English lines fast.
+    """
     if cue.startswith("re:"):
-        return to_simplified(cue[3:])
+        return to_simplified(cue[3:]), False
     text = _fold(cue)
     if lang == "zh":
-        return re.escape(text)
+        return re.escape(text), False
     prefix = text.endswith("*")
     core = text[:-1] if prefix else text
     body = re.escape(core) + (r"[a-z'-]*" if prefix else "")
-    left = r"(?<![a-z0-9'])" if core[:1].isalnum() else ""
-    right = r"(?![a-z0-9])" if (core[-1:].isalnum() or prefix) else ""
-    return left + body + right
+    left, right = core[:1].isalnum(), core[-1:].isalnum() or prefix
+    if left and right:
+        return body, True
+    return (_LEFT if left else "") + body + (_RIGHT if right else ""), False
+
+
+def _alternation(cues: list[str], lang: Lang, where: str, key: str) -> str:
+    bounded, free = [], []
+    for i, cue in enumerate(cues):
+        source, needs_bounds = _cue_regex(cue, lang)
+        try:
+            re.compile(source)
+        except re.error as exc:
+            raise ClassifierConfigError(
+                f"{where}: {lang}.{key}[{i}]: invalid regular expression {cue!r}: {exc}"
+            ) from exc
+        (bounded if needs_bounds else free).append(source)
+    if bounded:
+        free.insert(0, _LEFT + "(?:" + "|".join(bounded) + ")" + _RIGHT)
+    return "(?:" + "|".join(free) + ")"
 
 
 def _compile_list(cues: list[str], lang: Lang, where: str, key: str) -> re.Pattern[str] | None:
     if not cues:
         return None
-    parts = []
-    for i, cue in enumerate(cues):
-        source = _cue_regex(cue, lang)
-        try:
-            re.compile(source)
-        except re.error as exc:
-            raise ClassifierConfigError(f"{where}: {lang}.{key}[{i}]: invalid regular expression {cue!r}: {exc}") from exc
-        parts.append(source)
-    source = "(?:" + "|".join(parts) + ")"
+    source = _alternation(cues, lang, where, key)
     if key in _AT_END:
         source = (r"(?:^|[,—–-])\s*" if lang == "en" and key == "question.tag" else "") + source + r"\s*$"
     return re.compile(source)
@@ -235,14 +272,16 @@ def _compile_language(cues: LanguageCues, lang: Lang, where: str) -> LanguageRul
                 patterns[key] = _compile_list(values, lang, where, key)
     fillers = None
     if cues.question.filler:
-        alt = "|".join(_cue_regex(f, lang) for f in cues.question.filler)
-        fillers = re.compile(r"^(?:(?:" + alt + r")\.?[\s,]*)+")
+        alt = _alternation(cues.question.filler, lang, where, "question.filler")
+        fillers = re.compile(r"^(?:" + alt + r"\.?[\s,]*)+")
     rewrites = []
     for i, rule in enumerate(cues.rewrites):
         try:
             pattern = re.compile(to_simplified(rule.pattern), re.IGNORECASE)
         except re.error as exc:
-            raise ClassifierConfigError(f"{where}: {lang}.rewrites[{i}].pattern: invalid regular expression: {exc}") from exc
+            raise ClassifierConfigError(
+                f"{where}: {lang}.rewrites[{i}].pattern: invalid regular expression: {exc}"
+            ) from exc
         unknown = set(re.findall(r"{(\w+)}", rule.template)) - set(pattern.groupindex)
         if unknown:
             raise ClassifierConfigError(
@@ -269,8 +308,11 @@ def parse_lexicon(data: object, where: str = "<data>") -> Lexicon:
             f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()
         )
         raise ClassifierConfigError(f"{where}: {problems}") from exc
-    return Lexicon(zh=_compile_language(parsed.zh, "zh", where), en=_compile_language(parsed.en, "en", where),
-                   source=where)
+    return Lexicon(
+        zh=_compile_language(parsed.zh, "zh", where),
+        en=_compile_language(parsed.en, "en", where),
+        source=where,
+    )
 
 
 @lru_cache(maxsize=4)
@@ -320,8 +362,13 @@ class Classification:
 
     def contract(self) -> dict[str, object]:
         """The `salescoach classify --json` line."""
-        return {"text": self.text, "question": self.question, "closed": self.closed, "spin": self.spin,
-                "fab": self.fab}
+        return {
+            "text": self.text,
+            "question": self.question,
+            "closed": self.closed,
+            "spin": self.spin,
+            "fab": self.fab,
+        }
 
     def signals(self) -> dict[str, bool]:
         return {name: bool(getattr(self, name)) for name in SIGNALS}
@@ -334,7 +381,9 @@ _CJK = re.compile(r"[\u3400-\u9fff]")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)*")
 _TERMINATOR = re.compile(r"[。!?;\n]|\.(?=\s|$)")
-_ABBREVIATIONS = frozenset({"mr", "mrs", "ms", "dr", "st", "no", "vs", "approx", "e.g", "i.e", "etc", "inc", "co"})
+_ABBREVIATIONS = frozenset(
+    {"mr", "mrs", "ms", "dr", "st", "no", "vs", "approx", "e.g", "i.e", "etc", "inc", "co"}
+)
 _SEGMENT = re.compile(r"\s*(?:[,;:、]|\s[—–-]\s|—|–)\s*")
 _TRAILING = re.compile(r"[\s\"'“”‘’)\]）」』~～…]+$")
 _ZH_SOFT_END = re.compile(r"(?<=[\u4e00-\u9fff])[啊呀哦啦嘛哈]+$")
@@ -361,10 +410,10 @@ def _sentences(normal: str) -> list[_Sentence]:
     start = 0
     for m in _TERMINATOR.finditer(normal):
         if m.group() == ".":
-            word = re.search(r"([A-Za-z.]+)$", normal[start:m.start()])
+            word = re.search(r"([A-Za-z.]+)$", normal[start : m.start()])
             if word and word.group(1).lower() in _ABBREVIATIONS:
                 continue
-        _add_sentence(out, normal[start:m.start()], m.group() == "?")
+        _add_sentence(out, normal[start : m.start()], m.group() == "?")
         start = m.end()
     _add_sentence(out, normal[start:], False)
     return out
@@ -386,7 +435,11 @@ def _segments(text: str) -> list[str]:
 def detect_lang(text: str) -> Lang:
     """Chinese when CJK characters are at least as many as Latin words (mixed 'scope带宽' lines are Chinese)."""
     cjk = len(_CJK.findall(text))
-    return "zh" if cjk and cjk >= len(_LATIN_WORD.findall(text)) else ("en" if _LATIN_WORD.search(text) else "zh")
+    return (
+        "zh"
+        if cjk and cjk >= len(_LATIN_WORD.findall(text))
+        else ("en" if _LATIN_WORD.search(text) else "zh")
+    )
 
 
 def word_count(text: str) -> int:
@@ -423,7 +476,9 @@ def _zh_form(s: _Sentence, r: LanguageRules) -> _QuestionForm:
     open_particle = r.has("question.open_particle", body)
     choice = r.has("question.choice", body)
     indirect = r.has("question.indirect", body)
-    if not (s.qmark or tag or particle or confirm or open_particle or strong or weak or wh or invite or indirect):
+    if not (
+        s.qmark or tag or particle or confirm or open_particle or strong or weak or wh or invite or indirect
+    ):
         return _NOT_A_QUESTION
     if r.has("question.proposal", body) and _proposes(body, r):
         return _QuestionForm(True, True)
@@ -446,7 +501,11 @@ def _en_form(s: _Sentence, r: LanguageRules) -> _QuestionForm:
     body = s.low
     tag = r.has("question.tag", body)
     segments = _segments(body) or [body]
-    wh_words, aux, subject = r.words["question.wh"], r.words["question.aux_start"], r.words["question.subject"]
+    wh_words, aux, subject = (
+        r.words["question.wh"],
+        r.words["question.aux_start"],
+        r.words["question.subject"],
+    )
     kind = ""
     first = ""
     for index in range(len(segments) - 1, -1, -1):
@@ -516,7 +575,7 @@ def _positive_conditional(text: str, r: LanguageRules) -> bool:
     if pattern is None:
         return False
     for m in pattern.finditer(text):
-        clause = re.split(r"[,;:?!。]", text[m.start():], maxsplit=1)[0]
+        clause = re.split(r"[,;:?!。]", text[m.start() :], maxsplit=1)[0]
         if r.has("spin.positive", clause) and not r.has("spin.negation", clause):
             return True
     return False
@@ -534,6 +593,14 @@ def _spin(s: _Sentence, r: LanguageRules) -> Spin:
     if r.has("spin.problem", core):
         return "P"
     return "S"
+
+
+def _deepest(stages: list[Spin]) -> Spin | None:
+    best: Spin | None = None
+    for stage in stages:
+        if best is None or _SPIN_DEPTH[stage] > _SPIN_DEPTH[best]:
+            best = stage
+    return best
 
 
 # --------------------------------------------------------------------------------------------------
@@ -580,8 +647,8 @@ def classify(text: str, lexicon: Lexicon | None = None) -> Classification:
     low = normal.lower()
     questions = [s for s, f in zip(analysis.sentences, analysis.forms, strict=True) if f.question]
     last_form = next((f for f in reversed(analysis.forms) if f.question), None)
-    depth = [_spin(s, r) for s in questions if not _procedural(s, r)]
-    spin: Spin | None = max(depth, key=_SPIN_DEPTH.__getitem__) if depth else None
+    # several questions in one turn: credit the deepest stage reached
+    spin = _deepest([_spin(s, r) for s in questions if not _procedural(s, r)])
 
     statements = [s.low for s, f in zip(analysis.sentences, analysis.forms, strict=True) if not f.question]
     for s in questions:  # "这款…意味着…, 您看对您有帮助吗?" — the leading part may still be a FAB
@@ -619,7 +686,9 @@ def classify(text: str, lexicon: Lexicon | None = None) -> Classification:
     )
 
 
-_ZH_VOCATIVE = re.compile(r"^[\u4e00-\u9fff]{1,3}(?:经理|总|工|主任|老师|先生|女士|小姐|主管|科长|处长|部长|总监),\s*")
+_ZH_VOCATIVE = re.compile(
+    r"^[\u4e00-\u9fff]{1,3}(?:经理|总|工|主任|老师|先生|女士|小姐|主管|科长|处长|部长|总监),\s*"
+)
 _EN_VOCATIVE = re.compile(r"^(?:(?:mr|mrs|ms|dr)\.?\s+[a-z]+|[a-z]+),\s+(?=[a-z])", re.IGNORECASE)
 
 
@@ -628,8 +697,11 @@ def _fill(rule: Rewrite, m: re.Match[str], lang: Lang) -> str:
     for name in rule.pattern.groupindex:
         value = (m.group(name) or "").strip()
         if lang == "en":
-            value = re.sub(r"^(You|Your|The|We|Our|It|This|That|These|Those|A|An|They|Is|Are|Do|Does)\b",
-                           lambda w: w.group(1).lower(), value)
+            value = re.sub(
+                r"^(You|Your|The|We|Our|It|This|That|These|Those|A|An|They|Is|Are|Do|Does)\b",
+                lambda w: w.group(1).lower(),
+                value,
+            )
             value = re.sub(r"\bprice\b(?!\s+of\b)", "pricing", value) if name == "x" else value
         values[name] = value
     out = rule.template.format_map(values)

@@ -31,7 +31,11 @@ def summary_line(c: Classification) -> str:
         form = f"{'closed' if c.closed else 'open'} question" + (f", SPIN {c.spin}" if c.spin else "")
     else:
         form = "statement"
-    parts = [form, "FAB" if c.fab else "", *(name for name, on in c.signals().items() if on and name != "customer_focus")]
+    parts = [
+        form,
+        "FAB" if c.fab else "",
+        *(name for name, on in c.signals().items() if on and name != "customer_focus"),
+    ]
     return f"{c.text}\t→ " + "; ".join(p for p in parts if p) + f" [{c.lang}, {c.word_count} words]"
 
 

@@ -1,15 +1,19 @@
 """A fake Telegram Bot API server for end-to-end tests of python-telegram-bot applications.
 
 The server runs on 127.0.0.1 in its own thread with its own event loop, so it serves an
-in-process ``Application`` (sync or async test), and a bot running as a subprocess, alike::
+in-process ``Application`` (sync or async test) and a bot running as a subprocess alike::
 
-    with FakeBotApi() as api:
-        app = api.application_builder().build()   # or base_url(api.base_url) yourself
-        ...
-        api.push_text(42, "/start")
-        [reply] = api.wait_for("欢迎", chat_id=42)
+    with FakeBotApi() as api:                      # or the ``fake_api`` fixture
+        app = api.application_builder().build()    # token + base_url + base_file_url set
+        ...                                        # subprocess: env=api.env()
+        api.push_text(1001, "/start")
+        [reply] = api.wait_for("欢迎", chat_id=1001)           # sync tests
+        [reply] = await api.wait_for_async("欢迎", chat_id=1001)  # async tests
+        api.press_button(1001, "开始练习")                     # taps an inline button
+        api.fail_next("sendMessage", kind="429", retry_after=1)
 
-See :class:`FakeBotApi` for the full surface.
+Sections below: lifecycle, HTTP plumbing, faults, getUpdates, Bot API methods, files,
+driving the bot (push_*), webhooks, inspection, waiting.
 """
 
 from __future__ import annotations
@@ -1167,6 +1171,7 @@ class FakeBotApi:
                 "limited_gifts": False,
                 "unique_gifts": False,
                 "premium_subscription": False,
+                "gifts_from_channels": False,
             },
         }
 
@@ -1358,7 +1363,9 @@ class FakeBotApi:
             )
         )
 
-    def _find_callback_target(self, chat_id: int, data: str, message_id: int | None) -> dict[str, Any]:
+    def _find_callback_target(
+        self, chat_id: int, data: str, message_id: int | None, check: bool
+    ) -> dict[str, Any]:
         if message_id is not None:
             msg = self._messages.get((chat_id, message_id))
             if msg is None:
@@ -1368,6 +1375,8 @@ class FakeBotApi:
         for s in reversed(candidates):
             if data in s.callback_data:
                 return self._messages[(chat_id, s.message_id)]
+        if not check and candidates:
+            return self._messages[(chat_id, candidates[-1].message_id)]
         summary = [c.summary() for c in candidates[-5:]]
         raise ValueError(
             f"no bot message in chat {chat_id} has a button with callback_data {data!r}; last: {summary}"
@@ -1393,7 +1402,7 @@ class FakeBotApi:
         """
         with self._lock:
             chat = chat_id if chat_id is not None else user_id
-            msg = self._find_callback_target(chat, data, message_id)
+            msg = self._find_callback_target(chat, data, message_id, check)
             if check and message_id is not None:
                 sent = self._sent_by_id.get((chat, message_id))
                 if sent is not None and data not in sent.callback_data:
@@ -1886,7 +1895,7 @@ class FakeBotApi:
         if isinstance(match, int):
             return len(messages) >= match, messages, f"{match} bot message(s)"
         if isinstance(match, str):
-            found = [m for m in messages if m.text is not None and match in m.text]
+            found = [m for m in messages if match in (m.text or "") or match in (m.plain_text or "")]
             return bool(found), found, f"a bot message containing {match!r}"
         found = [m for m in messages if match(m)]
         return bool(found), found, f"a bot message matching {getattr(match, '__name__', match)!r}"
@@ -1915,8 +1924,8 @@ class FakeBotApi:
     ) -> list[SentMessage]:
         """Block until the bot has sent what ``match`` asks for; return the matching messages.
 
-        ``match``: a count (at least that many messages), a substring of the text/caption, or a
-        predicate on :class:`SentMessage` (re-checked as edits arrive); None = 1 message.
+        ``match``: a count (at least that many messages), a substring of the text/caption (raw,
+        or as displayed with HTML/Markdown stripped), or a predicate on :class:`SentMessage` (re-checked as edits arrive); None = 1 message.
         Only messages from index ``since`` on count (see :meth:`mark`).
         Raises AssertionError describing what was received instead.
         """
