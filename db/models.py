@@ -186,3 +186,5 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    claim_token: Mapped[str | None] = mapped_column(String(36), nullable=True)  # the worker sending it now
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -8,10 +8,10 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -309,12 +309,28 @@ class Inbox:
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def claim(self, update_id: int) -> bool:
-        """True when this update is still pending (and now ours to process in this transaction)."""
-        stmt = select(InboxUpdate.status).where(InboxUpdate.update_id == update_id)
+        """True when this update is ours to process now, in this transaction.
+
+        It must still be pending and the oldest pending update of its chat (order per chat). On
+        PostgreSQL the row stays locked until commit, and a row another worker holds is skipped, so
+        several workers never process one update twice nor a chat's updates out of order.
+        """
+        stmt = select(InboxUpdate.status, InboxUpdate.chat_id).where(InboxUpdate.update_id == update_id)
         if self.session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update()
-        status = await self.session.scalar(stmt)
-        return status == "pending"
+            stmt = stmt.with_for_update(skip_locked=True)
+        row = (await self.session.execute(stmt)).first()
+        if row is None or row.status != "pending":
+            return False
+        earlier = await self.session.scalar(
+            select(InboxUpdate.update_id)
+            .where(
+                InboxUpdate.chat_id == row.chat_id,
+                InboxUpdate.status == "pending",
+                InboxUpdate.update_id < update_id,
+            )
+            .limit(1)
+        )
+        return earlier is None
 
     async def is_known(self, update_id: int) -> bool:
         return (await self.session.scalar(
@@ -371,6 +387,51 @@ class Outbox:
             stmt = stmt.where(OutboxMessage.chat_id == chat_id)
         rows = await self.session.scalars(stmt.order_by(OutboxMessage.id).limit(limit))
         return [OutboxItem(r.id, r.chat_id, dict(r.payload), r.attempts) for r in rows]
+
+    async def claim_chat(self, chat_id: int, token: str, lease_seconds: float = 60.0) -> list[OutboxItem]:
+        """Take every unsent reply of a chat for one sender, unless another sender holds that chat.
+
+        Replies of a chat go out in order from one worker at a time; a lease that runs out (a worker
+        died mid-send) lets another worker take over.
+        """
+        now = self.now()
+        held = await self.session.scalar(
+            select(OutboxMessage.id).where(
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.claimed_until > now,
+                OutboxMessage.claim_token != token,
+            ).limit(1)
+        )
+        if held is not None:
+            return []
+        free = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now,
+                   OutboxMessage.claim_token == token)
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.sent_at.is_(None), free)
+            .values(claim_token=token, claimed_until=now + timedelta(seconds=lease_seconds))
+        )
+        rows = await self.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.sent_at.is_(None),
+                   OutboxMessage.claim_token == token)
+            .order_by(OutboxMessage.id)
+        )
+        return [OutboxItem(r.id, r.chat_id, dict(r.payload), r.attempts) for r in rows]
+
+    async def chats_with_unsent(self, limit: int = 1000) -> list[int]:
+        rows = await self.session.scalars(
+            select(OutboxMessage.chat_id).where(OutboxMessage.sent_at.is_(None)).distinct().limit(limit)
+        )
+        return [int(c) for c in rows]
+
+    async def release(self, token: str) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.claim_token == token, OutboxMessage.sent_at.is_(None))
+            .values(claim_token=None, claimed_until=None)
+        )
 
     async def mark_sent(self, ids: list[int]) -> None:
         if ids:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
@@ -24,25 +25,36 @@ class OutboxSender:
         self.bot = bot
         self.sessions = sessions
         self._locks: dict[int, asyncio.Lock] = {}
+        self.token = uuid.uuid4().hex  # this worker's claim on outbox rows
 
     def _lock(self, chat_id: int) -> asyncio.Lock:
         return self._locks.setdefault(chat_id, asyncio.Lock())
 
     async def flush_chat(self, chat_id: int) -> None:
-        """Send every unsent message of one chat, in order; one sender per chat at a time."""
+        """Send every unsent reply of one chat, in order; one sender per chat across all workers."""
         async with self._lock(chat_id):
             async with self.sessions() as session:
-                items = await Store(session).outbox.unsent(chat_id=chat_id)
-            for item in items:
-                await self._deliver(item)
+                store = Store(session)
+                items = await store.outbox.claim_chat(chat_id, self.token)
+                await store.commit()
+            try:
+                for item in items:
+                    if not await self._deliver(item):
+                        break  # keep the order: the rest waits for the next flush
+            finally:
+                async with self.sessions() as session:
+                    store = Store(session)
+                    await store.outbox.release(self.token)
+                    await store.commit()
 
     async def flush_all(self) -> None:
         async with self.sessions() as session:
-            items = await Store(session).outbox.unsent()
-        for chat_id in dict.fromkeys(i.chat_id for i in items):
+            chats = await Store(session).outbox.chats_with_unsent()
+        for chat_id in chats:
             await self.flush_chat(chat_id)
 
-    async def _deliver(self, item: OutboxItem) -> None:
+    async def _deliver(self, item: OutboxItem) -> bool:
+        """True when the reply went out (or can never go out and is dropped); False to retry later."""
         message = OutboundMessage.from_payload(item.payload)
         edit_id = item.payload.get("edit_message_id")
         delay = 0.5
@@ -65,11 +77,12 @@ class OutboxSender:
         else:
             log.error("reply %s to chat %s not sent after %s attempts; kept for later", item.id, item.chat_id,
                       MAX_SEND_ATTEMPTS)
-            return
+            return False
         async with self.sessions() as session:
             store = Store(session)
             await store.outbox.mark_sent([item.id])
             await store.commit()
+        return True
 
     async def _edit(self, chat_id: int, message_id: int, message: OutboundMessage) -> bool:
         """Replace a message in place; False when Telegram refuses (too old, deleted): send it anew then."""

@@ -19,7 +19,7 @@ def test_piped_console_walks_a_prep(tmp_path: Path) -> None:
     assert "[1]" in out  # buttons are numbered choices
     assert "拜访哪位客户" in out
     assert "目的" in out  # "2" picked the second stage button, then the objective was asked
-    assert "现在用的是什么" in out  # the objective was accepted
+    assert "上次见面" in out  # the objective was accepted; stage 2 is not a new lead, so the last meeting is asked
     assert "这行不会被读到" not in out
 
 
