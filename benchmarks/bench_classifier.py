@@ -47,7 +47,9 @@ def _percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[index]
 
 
-def measure(name: str, func: Callable[[str], object], texts: list[str], rounds: int) -> dict[str, float | str]:
+def measure(
+    name: str, func: Callable[[str], object], texts: list[str], rounds: int
+) -> dict[str, float | str]:
     for text in texts:  # warm-up: regex caches, OpenCC, branch predictors
         func(text)
     per_text: list[list[float]] = [[] for _ in texts]

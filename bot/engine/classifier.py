@@ -25,7 +25,7 @@ from typing import Annotated, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.text.normalize import to_simplified
+from bot.text.normalize import to_simplified, to_simplified_phrases
 
 Lang = Literal["zh", "en"]
 Spin = Literal["S", "P", "I", "N"]
@@ -78,6 +78,7 @@ class QuestionCues(_Strict):
     confirm_particle: list[Cue]
     choice: list[Cue]
     indirect: list[Cue]
+    indirect_open: list[Cue]
     invitation: list[Cue]
     self_invite: list[Cue]
     proposal: list[Cue]
@@ -234,7 +235,8 @@ def _cue_regex(cue: str, lang: Lang) -> tuple[str, bool]:
 
 
 def _alternation(cues: list[str], lang: Lang, where: str, key: str) -> str:
-    bounded, free = [], []
+    bounded: list[str] = []
+    free: list[str] = []
     for i, cue in enumerate(cues):
         source, needs_bounds = _cue_regex(cue, lang)
         try:
@@ -390,8 +392,8 @@ _ZH_SOFT_END = re.compile(r"(?<=[\u4e00-\u9fff])[啊呀哦啦嘛哈]+$")
 
 
 def _normal(text: str) -> str:
-    """NFKC + Traditional→Simplified + straight apostrophes, case kept (rewrites need the case)."""
-    return to_simplified(unicodedata.normalize("NFKC", text)).replace("’", "'").replace("‘", "'")
+    """NFKC + Traditional→Simplified (with Taiwan phrases) + straight apostrophes; case kept for rewrites."""
+    return to_simplified_phrases(unicodedata.normalize("NFKC", text)).replace("’", "'").replace("‘", "'")
 
 
 def _fold(text: str) -> str:
@@ -458,7 +460,6 @@ class _QuestionForm:
 
 
 _NOT_A_QUESTION = _QuestionForm(False)
-_INVITE_VERB = re.compile(r"\b(?:share|tell|walk|describe|explain|talk)\b")
 
 
 def _zh_form(s: _Sentence, r: LanguageRules) -> _QuestionForm:
@@ -515,7 +516,7 @@ def _en_form(s: _Sentence, r: LanguageRules) -> _QuestionForm:
             if r.has("question.invitation", clause):
                 kind = "invite"
             elif r.has("question.indirect", clause):
-                embedded = any(w in wh_words for w in words) or _INVITE_VERB.search(clause) is not None
+                embedded = any(w in wh_words for w in words) or r.has("question.indirect_open", clause)
                 kind = "invite" if embedded else "aux"  # "I was wondering how…" / "…if you…"
             elif r.has("question.proposal", clause):
                 kind = "proposal"

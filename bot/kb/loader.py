@@ -212,6 +212,28 @@ def _entry_nodes(node: yaml.Node | None) -> list[yaml.Node]:
     return []
 
 
+def _duplicate_keys(node: yaml.Node | None, shown: str, path: str = "") -> Iterator[Problem]:
+    """YAML lets a later key silently replace an earlier one (two `aliases:`); report it instead."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            name = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
+            where = f"{path}.{name}" if path else name
+            if name in seen:
+                yield Problem(
+                    shown,
+                    None,
+                    where,
+                    "appears twice (the first one would be ignored)",
+                    key.start_mark.line + 1,
+                )
+            seen.add(name)
+            yield from _duplicate_keys(value, shown, where)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _duplicate_keys(item, shown, f"{path}[{index}]")
+
+
 def _read_entry_file(
     path: Path, shown: str, problems: list[Problem]
 ) -> tuple[str | None, Bilingual | None, list[_Located]]:
@@ -221,6 +243,7 @@ def _read_entry_file(
         problems.append(problem or Problem(shown, None, None, "empty file"))
         return None, None, []
     data, node = doc.data, doc.node
+    problems.extend(_duplicate_keys(node, shown))
     if not isinstance(data, dict):
         problems.append(Problem(shown, None, None, "must be a mapping with area, title and entries", 1))
         return None, None, []
@@ -459,11 +482,3 @@ def load_knowledge(
     if result.problems:
         raise KnowledgeError(result.problems)
     return result.kb
-
-
-def load_retrieval(root: Path) -> RetrievalConfig:
-    """knowledge/retrieval.yaml (fillers, synonyms, compliance patterns); empty config if absent."""
-    config, problems = _retrieval_problems(root, root.parent, set())
-    if problems:
-        raise KnowledgeError(problems)
-    return config

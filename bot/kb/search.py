@@ -39,7 +39,7 @@ from types import MappingProxyType
 from rapidfuzz import fuzz, process
 
 from bot.kb.models import LANGS, Entry, KnowledgeBase, Lang, RetrievalConfig
-from bot.text.normalize import fold, has_cjk, squash
+from bot.text.normalize import fold, has_cjk, squash, to_simplified_phrases
 
 #: A hit at or above this score is an answer; below it the bot should say it is not sure.
 CONFIDENT_SCORE = 55.0
@@ -190,6 +190,12 @@ def _length_factor(text: str) -> float:
     if size >= 2:
         return 0.75
     return 0.45
+
+
+def _fold_query(query: str) -> str:
+    """A question folded for matching, cut to a sane length. Traditional input is converted with
+    Taiwan phrases (資訊 → 信息, 專案 → 项目), not only character by character."""
+    return fold(to_simplified_phrases(query[: MAX_QUERY_CHARS * 2]))
 
 
 def query_lang(text: str) -> Lang:
@@ -431,7 +437,7 @@ class KnowledgeIndex:
 
         For trainers and tests tuning aliases; not used when answering.
         """
-        text = fold(query)[: MAX_QUERY_CHARS * 2]
+        text = _fold_query(query)
         lang = query_lang(text)
         normalized = self._normalizers[lang](text)[:MAX_QUERY_CHARS]
         index = self._indexes[lang]
@@ -461,7 +467,7 @@ class KnowledgeIndex:
         """The best `limit` entries for a question, best first (compliance guard first if tripped)."""
         if limit <= 0 or not query or not query.strip():
             return []
-        text = fold(query)[: MAX_QUERY_CHARS * 2]
+        text = _fold_query(query)
         lang = query_lang(text)
         normalizer = self._normalizers[lang]
         normalized = normalizer(text)[:MAX_QUERY_CHARS] or normalizer.plain(text)[:MAX_QUERY_CHARS]
@@ -480,7 +486,9 @@ class KnowledgeIndex:
                 break
             neighbours = scores[max(rank - 1, 0) : rank] + scores[rank + 1 : rank + 2]
             clear = all(abs(score - other) >= AMBIGUOUS_MARGIN for other in neighbours)
-            hits.append(Hit(self._entries[position].id, round(score, 1), shown, score >= CONFIDENT_SCORE and clear))
+            hits.append(
+                Hit(self._entries[position].id, round(score, 1), shown, score >= CONFIDENT_SCORE and clear)
+            )
         return hits[:limit]
 
     def best(self, query: str) -> Hit | None:

@@ -8,7 +8,8 @@ rep did not give is still falsy in templates, so `{% if competitor %}…{% endif
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import operator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -47,10 +48,112 @@ def _is_empty(value: object) -> bool:
     return False
 
 
-def _undefined_class(defaults: Mapping[str, Any], blank: str, separator: str) -> type[jinja2.Undefined]:
-    """An Undefined that stands in with the language's default (or a blank) instead of failing."""
+def _operand(value: Any) -> Any:
+    return value._default() if isinstance(value, _Lenient) else value
 
-    class DefaultUndefined(jinja2.ChainableUndefined):
+
+def _arithmetic(op: Callable[[Any, Any], Any], reflected: bool = False) -> Any:
+    """`x + y` with a missing placeholder: use its default, or stay undefined (renders blank)."""
+
+    def method(self: _Lenient, other: Any) -> Any:
+        mine, theirs = self._default(), _operand(other)
+        if mine is None or theirs is None:
+            return type(self)()  # nameless: renders as the blank
+        try:
+            return op(theirs, mine) if reflected else op(mine, theirs)
+        except (TypeError, ValueError, ArithmeticError):
+            return type(self)()
+
+    return method
+
+
+def _comparison(op: Callable[[Any, Any], Any]) -> Any:
+    """`x > 3` with a missing placeholder: compare its default, or answer False."""
+
+    def method(self: _Lenient, other: Any) -> bool:
+        mine, theirs = self._default(), _operand(other)
+        try:
+            return mine is not None and theirs is not None and bool(op(mine, theirs))
+        except TypeError:
+            return False
+
+    return method
+
+
+def _conversion(kind: Callable[[Any], Any]) -> Any:
+    """`x | int` with a missing placeholder: its default as a number, or 0."""
+
+    def method(self: _Lenient) -> Any:
+        try:
+            return kind(self._default() or 0)
+        except (TypeError, ValueError):
+            return kind(0)
+
+    return method
+
+
+class _Lenient(jinja2.ChainableUndefined):
+    """An Undefined that never raises: whatever a template does with a missing placeholder
+    (print, loop, index, add, compare, call) works on its default, or yields a blank."""
+
+    __slots__ = ()
+
+    def _default(self) -> Any:
+        return None
+
+    def __iter__(self) -> Iterator[Any]:
+        value = self._default()
+        return iter(value) if isinstance(value, list | tuple) else iter(())
+
+    def __len__(self) -> int:
+        value = self._default()
+        return len(value) if isinstance(value, list | tuple) else 0
+
+    def __getitem__(self, key: Any) -> Any:
+        value = self._default()
+        if isinstance(value, list | tuple | dict):
+            try:
+                return value[key]
+            except (IndexError, KeyError, TypeError):
+                return self
+        return self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self
+
+    def __neg__(self) -> Any:
+        value = self._default()
+        return -value if isinstance(value, int | float) else self
+
+    def __pos__(self) -> Any:
+        return self
+
+    __add__ = _arithmetic(operator.add)
+    __radd__ = _arithmetic(operator.add, reflected=True)
+    __sub__ = _arithmetic(operator.sub)
+    __rsub__ = _arithmetic(operator.sub, reflected=True)
+    __mul__ = _arithmetic(operator.mul)
+    __rmul__ = _arithmetic(operator.mul, reflected=True)
+    __truediv__ = _arithmetic(operator.truediv)
+    __rtruediv__ = _arithmetic(operator.truediv, reflected=True)
+    __floordiv__ = _arithmetic(operator.floordiv)
+    __rfloordiv__ = _arithmetic(operator.floordiv, reflected=True)
+    __mod__ = _arithmetic(operator.mod)
+    __rmod__ = _arithmetic(operator.mod, reflected=True)
+    __pow__ = _arithmetic(operator.pow)
+    __rpow__ = _arithmetic(operator.pow, reflected=True)
+    __int__ = _conversion(int)
+    __float__ = _conversion(float)
+    __lt__ = _comparison(operator.lt)
+    __le__ = _comparison(operator.le)
+    __gt__ = _comparison(operator.gt)
+    __ge__ = _comparison(operator.ge)
+
+
+def _undefined_class(defaults: Mapping[str, Any], blank: str, separator: str) -> type[jinja2.Undefined]:
+    """The Undefined of one language: stands in with that language's default, or its blank."""
+
+    class DefaultUndefined(_Lenient):
         __slots__ = ()
 
         def _default(self) -> Any:
@@ -66,25 +169,6 @@ def _undefined_class(defaults: Mapping[str, Any], blank: str, separator: str) ->
             if isinstance(value, list | tuple):
                 return separator.join(str(v) for v in value)
             return str(value)
-
-        def __iter__(self) -> Iterator[Any]:
-            value = self._default()
-            if isinstance(value, list | tuple):
-                return iter(value)
-            return iter(())
-
-        def __len__(self) -> int:
-            value = self._default()
-            return len(value) if isinstance(value, list | tuple) else 0
-
-        def __getitem__(self, key: Any) -> Any:
-            value = self._default()
-            if isinstance(value, list | tuple | dict):
-                try:
-                    return value[key]
-                except (IndexError, KeyError, TypeError):
-                    return self
-            return self
 
     return DefaultUndefined
 

@@ -30,6 +30,23 @@ def to_simplified(text: str) -> str:
     return converted
 
 
+@lru_cache(maxsize=1)
+def _tw2sp() -> opencc.OpenCC:
+    return opencc.OpenCC("tw2sp")
+
+
+def to_simplified_phrases(text: str) -> str:
+    """Traditional → Simplified with Taiwan phrases (軟體 → 软件, 意味著 → 意味着); Simplified passes unchanged.
+
+    Character conversion alone leaves 著 and Taiwan words, which cue matching (the classifier) misses;
+    text that is already Simplified is returned as it is, so mainland wording is never rewritten.
+    """
+    if not _CJK.search(text) or to_simplified(text) == text:
+        return text
+    converted: str = _tw2sp().convert(text)
+    return converted
+
+
 def fold(text: str) -> str:
     """Full-width → half-width (NFKC), Traditional → Simplified, lower case, stripped."""
     return to_simplified(unicodedata.normalize("NFKC", text)).lower().strip()

@@ -186,6 +186,7 @@ def test_accuracy_on_own_labelled_set(report: Callable[[str], None]) -> None:
 def test_accuracy_on_heldout_set(report: Callable[[str], None]) -> None:
     result = score("held-out set", read_cases(HELDOUT))
     report(result.line((*FIELDS, "lang")))
+    report(result.line(LABELLED_SIGNALS).replace("classifier held-out set", "  signals"))
     detail = "\n".join(result.misses)
     if result.misses:
         report("  held-out misses:\n    " + "\n    ".join(result.misses))
@@ -228,6 +229,11 @@ def test_question_forms(text: str, question: bool, closed: bool | None, spin: st
 @pytest.mark.parametrize(
     ("traditional", "simplified"),
     [
+        (
+            "這款示波器存儲深度1G點，這意味著您能一次抓到完整波形。",
+            "这款示波器存储深度1G点,这意味着您能一次抓到完整波形。",
+        ),
+        ("現在的軟體在使用上有沒有什麼不方便的地方", "现在的软件在使用上有没有什么不方便的地方"),
         ("您對現在的對講系統滿意嗎？", "您对现在的对讲系统满意吗?"),
         ("這些故障會對你們的出貨時間造成什麼影響", "这些故障会对你们的出货时间造成什么影响"),
         ("如果維護成本能降低三成，對貴公司有什麼幫助？", "如果维护成本能降低三成,对贵公司有什么帮助?"),

@@ -57,6 +57,7 @@ from .validate import (
     check_commands,
     check_message_text,
     check_reply_markup,
+    formatting_entities,
 )
 
 if TYPE_CHECKING:
@@ -382,7 +383,7 @@ class FakeBotApi:
         if self._runner:
             await self._runner.cleanup()
 
-    def application_builder(self) -> ApplicationBuilder:
+    def application_builder(self) -> ApplicationBuilder[Any, Any, Any, Any, Any, Any]:
         """A PTB ``ApplicationBuilder`` with token, base_url and base_file_url set to this fake."""
         from telegram.ext import ApplicationBuilder
 
@@ -717,6 +718,8 @@ class FakeBotApi:
             chat_id = p.get("chat_id")
             if chat_id is not None and self._resolve_chat_id(chat_id) in self._blocked:
                 raise ApiError(403, "Forbidden: bot was blocked by the user")
+        if name in _MEDIA_METHODS:
+            return self._send_media(name, p, call.files)
         handler = self._handlers.get(name)
         if handler is None:
             return True
@@ -834,13 +837,21 @@ class FakeBotApi:
         self._changed.notify_all()
         return msg
 
+    @staticmethod
+    def _entities(raw: Any, parse_mode: Any, explicit: Any) -> list[dict[str, Any]]:
+        """Entities for the Message we answer with: given ones, else those of the HTML markup."""
+        if explicit:
+            return list(explicit)
+        return formatting_entities(str(raw), parse_mode) if raw is not None else []
+
     def _send_message(self, p: dict[str, Any], files: dict[str, StoredFile]) -> dict[str, Any]:
         chat_id = self._resolve_chat_id(p.get("chat_id"))
         text = p.get("text")
         plain = check_message_text(text, p.get("parse_mode"), strict=self.strict)
         body: dict[str, Any] = {"text": plain}
-        if p.get("entities"):
-            body["entities"] = p["entities"]
+        entities = self._entities(text, p.get("parse_mode"), p.get("entities"))
+        if entities:
+            body["entities"] = entities
         return self._store_bot_message(
             "sendMessage", "text", chat_id, p, body, raw_text=str(text), plain_text=plain
         )
@@ -896,6 +907,9 @@ class FakeBotApi:
         body: dict[str, Any] = {kind: self._media_object(kind, stored, p)}
         if plain is not None and kind != "sticker":
             body["caption"] = plain
+            entities = self._entities(caption, p.get("parse_mode"), p.get("caption_entities"))
+            if entities:
+                body["caption_entities"] = entities
         return self._store_bot_message(
             method,
             kind,
@@ -922,6 +936,9 @@ class FakeBotApi:
             body: dict[str, Any] = {kind: self._media_object(kind, stored, item), "media_group_id": group_id}
             if plain is not None:
                 body["caption"] = plain
+                entities = self._entities(caption, item.get("parse_mode"), item.get("caption_entities"))
+                if entities:
+                    body["caption_entities"] = entities
             item_params = {**p, **item, "reply_markup": None}
             out.append(
                 self._store_bot_message(
@@ -984,10 +1001,15 @@ class FakeBotApi:
         )
         if text_key is not None:
             sent.text, sent.plain_text, sent.parse_mode = new_text, new_plain, p.get("parse_mode")
+            entities_key = "entities" if text_key == "text" else "caption_entities"
+            msg.pop(entities_key, None)
             if new_plain is None:
                 msg.pop(text_key, None)
             else:
                 msg[text_key] = new_plain
+                entities = self._entities(new_text, p.get("parse_mode"), p.get(entities_key))
+                if entities:
+                    msg[entities_key] = entities
         sent.reply_markup = new_markup
         if new_markup is None:
             msg.pop("reply_markup", None)
@@ -1208,9 +1230,6 @@ class FakeBotApi:
         "getchat": _get_chat,
         "getfile": _get_file,
     }
-    for _name in _MEDIA_METHODS:
-        _handlers[_name] = lambda self, p, files, _n=_name: self._send_media(_n, p, files)
-    del _name
 
     # ------------------------------------------------------------------ files
 
@@ -1925,7 +1944,8 @@ class FakeBotApi:
         """Block until the bot has sent what ``match`` asks for; return the matching messages.
 
         ``match``: a count (at least that many messages), a substring of the text/caption (raw,
-        or as displayed with HTML/Markdown stripped), or a predicate on :class:`SentMessage` (re-checked as edits arrive); None = 1 message.
+        or as displayed with HTML/Markdown stripped), or a predicate on :class:`SentMessage`
+        (re-checked as edits arrive); None = 1 message.
         Only messages from index ``since`` on count (see :meth:`mark`).
         Raises AssertionError describing what was received instead.
         """

@@ -82,43 +82,119 @@ def _parse_error(what: str) -> ApiError:
     return bad_request(f"can't parse entities: {what}")
 
 
-def html_to_plain(text: str) -> str:
-    """The visible text of an HTML-formatted message; raises like Telegram on bad markup."""
+_SIMPLE_ENTITY_TYPES = {
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "code": "code",
+    "pre": "pre",
+}
+_ATTR_RE = re.compile(r"""([A-Za-z-]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
+
+
+def _unescape(chunk: str) -> str:
+    return _ENTITY_RE.sub(lambda m: html.unescape(m.group(0)), chunk)
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _html_entity(name: str, attrs: str, offset: int, length: int) -> dict[str, Any] | None:
+    found = {
+        m.group(1).lower(): _unescape(m.group(2) or m.group(3) or m.group(4) or "")
+        for m in _ATTR_RE.finditer(attrs)
+    }
+    entity: dict[str, Any] = {"offset": offset, "length": length}
+    if name in _SIMPLE_ENTITY_TYPES:
+        entity["type"] = _SIMPLE_ENTITY_TYPES[name]
+        if name == "code" and found.get("class", "").startswith("language-"):
+            entity["_class"] = found["class"][len("language-") :]
+    elif name == "span" and found.get("class") == "tg-spoiler":
+        entity["type"] = "spoiler"
+    elif name == "a" and found.get("href"):
+        entity.update(type="text_link", url=found["href"])
+    elif name == "blockquote":
+        entity["type"] = "expandable_blockquote" if "expandable" in found else "blockquote"
+    elif name == "tg-emoji" and found.get("emoji-id"):
+        entity.update(type="custom_emoji", custom_emoji_id=found["emoji-id"])
+    else:
+        return None
+    return entity if length > 0 else None
+
+
+def html_parse(text: str) -> tuple[str, list[dict[str, Any]]]:
+    """Parse Telegram HTML like the Bot API: (visible text, MessageEntity dicts); raises on bad markup."""
     out: list[str] = []
-    stack: list[tuple[str, int]] = []
+    size = 0  # UTF-16 length of the visible text so far (entity offsets are in UTF-16 units)
+    stack: list[tuple[str, str, int]] = []
+    entities: list[dict[str, Any]] = []
     pos = 0
     while True:
         lt = text.find("<", pos)
+        chunk = _unescape(text[pos:] if lt < 0 else text[pos:lt])
+        out.append(chunk)
+        size += _utf16(chunk)
         if lt < 0:
-            out.append(text[pos:])
             break
-        out.append(text[pos:lt])
         m = _TAG_RE.match(text, lt)
         if m is None:
             # "a < b" or "<3": Telegram wants &lt; here.
             snippet = text[lt : lt + 10]
             raise _parse_error(f'Unsupported start tag "{snippet}" at byte offset {_byte_offset(text, lt)}')
-        closing, name, _attrs, _selfclose = m.group(1), m.group(2).lower(), m.group(3), m.group(4)
+        closing, name, attrs = m.group(1), m.group(2).lower(), m.group(3)
         if name not in HTML_TAGS and not name.startswith("tg-"):
             kind = "end" if closing else "start"
             raise _parse_error(f'Unsupported {kind} tag "{name}" at byte offset {_byte_offset(text, lt)}')
         if closing:
             if not stack:
                 raise _parse_error(f"Unexpected end tag at byte offset {_byte_offset(text, lt)}")
-            open_name, _ = stack.pop()
+            open_name, open_attrs, start = stack.pop()
             if open_name != name:
                 raise _parse_error(
                     f'Unmatched end tag at byte offset {_byte_offset(text, lt)}, expected "</{open_name}>", '
                     f'found "</{name}>"'
                 )
+            entity = _html_entity(name, open_attrs, start, size - start)
+            if entity is not None:
+                entities.append(entity)
         else:
-            stack.append((name, lt))
+            stack.append((name, attrs or "", size))
         pos = m.end()
     if stack:
-        name, _ = stack[-1]
-        raise _parse_error(f'Can\'t find end tag corresponding to start tag "{name}"')
-    plain = "".join(out)
-    return _ENTITY_RE.sub(lambda m: html.unescape(m.group(0)), plain)
+        raise _parse_error(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
+    entities = _merge_pre_code(entities)
+    entities.sort(key=lambda e: (e["offset"], -e["length"]))
+    return "".join(out), entities
+
+
+def _merge_pre_code(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """<pre><code class="language-x"> is one "pre" entity with a language, as in Telegram."""
+    merged: list[dict[str, Any]] = []
+    for e in entities:
+        if e["type"] == "pre" and merged:
+            inner = merged[-1]
+            if inner["type"] == "code" and (inner["offset"], inner["length"]) == (e["offset"], e["length"]):
+                merged.pop()
+                language = inner.get("_class", "")
+                if language:
+                    e["language"] = language
+        merged.append(e)
+    for e in merged:
+        e.pop("_class", None)
+    return merged
+
+
+def html_to_plain(text: str) -> str:
+    """The visible text of an HTML-formatted message; raises like Telegram on bad markup."""
+    return html_parse(text)[0]
 
 
 def markdown_v2_to_plain(text: str) -> str:
@@ -243,6 +319,16 @@ def to_plain(text: str, parse_mode: str | None, *, strict: bool = True) -> str:
     if mode and strict:
         raise bad_request(f"unsupported parse_mode {parse_mode!r}")
     return text
+
+
+def formatting_entities(text: str, parse_mode: str | None) -> list[dict[str, Any]]:
+    """MessageEntity dicts Telegram would return for the markup (HTML only; else [])."""
+    if (parse_mode or "").lower() != "html":
+        return []
+    try:
+        return html_parse(text)[1]
+    except ApiError:
+        return []
 
 
 def check_message_text(text: Any, parse_mode: str | None, *, strict: bool = True) -> str:

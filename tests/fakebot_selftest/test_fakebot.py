@@ -15,12 +15,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputMediaDocument,
     InputMediaPhoto,
+    Message,
     Update,
 )
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
@@ -41,8 +43,8 @@ from tests.fakebot.validate import to_plain
 USER = 1001
 
 
-def _bot(api: FakeBotApi, **request_kwargs: float) -> Bot:
-    request = HTTPXRequest(**request_kwargs) if request_kwargs else None
+def _bot(api: FakeBotApi, read_timeout: float | None = None) -> Bot:
+    request = HTTPXRequest(read_timeout=read_timeout) if read_timeout else None
     return Bot(api.token, base_url=api.base_url, base_file_url=api.base_file_url, request=request)
 
 
@@ -87,8 +89,9 @@ async def test_echo_command_and_callback_through_application(fake_api: FakeBotAp
     async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         assert query is not None
+        assert isinstance(query.message, Message)
         await query.answer("收到")
-        await query.edit_message_text(f"pressed {query.data}")
+        await query.edit_message_text(f"{query.message.text_html} → pressed {query.data}", parse_mode="HTML")
 
     async with polling_app(
         fake_api,
@@ -104,12 +107,17 @@ async def test_echo_command_and_callback_through_application(fake_api: FakeBotAp
         assert reply.text == "<b>echo</b>: 你好 (zh-hans)"
         assert reply.plain_text == "echo: 你好 (zh-hans)"
         assert reply.button_texts == ["再来一次"]
+        # the Message PTB got back carries the entities Telegram would derive from the HTML
+        assert fake_api.calls("sendMessage")[-1].result["entities"] == [
+            {"offset": 0, "length": 4, "type": "bold"}
+        ]
         assert reply.reply_to_message_id is None
 
         fake_api.press_button(USER, "再来")
         [answer] = await fake_api.wait_for_call_async("answerCallbackQuery")
         assert answer.params["text"] == "收到"
-        await fake_api.wait_for_async(lambda m: m.text == "pressed again:1", chat_id=USER)
+        await fake_api.wait_for_async("→ pressed again:1", chat_id=USER)
+        assert reply.text == "<b>echo</b>: 你好 (zh-hans) → pressed again:1"
         assert reply.edited
         assert reply.reply_markup is None  # editMessageText without reply_markup drops the keyboard
         assert [m.message_id for m in fake_api.sent(USER)] == [2, 4]  # ids shared with the user's messages
@@ -142,6 +150,7 @@ async def test_send_photo_and_document_round_trip(fake_api: FakeBotApi) -> None:
         msg = await bot.send_photo(USER, photo=png, caption="<i>周报</i>", parse_mode="HTML")
         assert msg.photo[-1].width == 3
         assert msg.caption == "周报"
+        assert msg.caption_html == "<i>周报</i>"
         doc = await bot.send_document(USER, document=b"PK\x03\x04xlsx", filename="report.xlsx")
         assert doc.document is not None
         assert doc.document.file_name == "report.xlsx"
@@ -230,7 +239,7 @@ async def test_long_poll_returns_promptly_when_an_update_arrives(fake_api: FakeB
 
         started = time.monotonic()
         assert len(await bot.get_updates(timeout=1)) == 1  # not confirmed yet: delivered again
-        await bot.get_updates(offset=uid + 1, timeout=0.3)
+        await bot.get_updates(offset=uid + 1, timeout=dtm.timedelta(seconds=0.3))
         assert 0.25 < time.monotonic() - started < 1.5  # nothing new: waited for the timeout
     assert fake_api.delivery_count(uid) == 2
     assert fake_api.is_confirmed(uid)
@@ -255,7 +264,7 @@ async def test_second_long_poll_terminates_the_first_with_conflict(fake_api: Fak
     async with _bot(fake_api) as first, _bot(fake_api) as second:
         old = asyncio.create_task(first.get_updates(timeout=3))
         await asyncio.sleep(0.2)
-        new = asyncio.create_task(second.get_updates(timeout=0.2))
+        new = asyncio.create_task(second.get_updates(timeout=dtm.timedelta(seconds=0.2)))
         with pytest.raises(Conflict, match=r"(?i)terminated by other getUpdates"):
             await asyncio.wait_for(old, 2)
         assert await new == ()
@@ -373,17 +382,26 @@ async def test_webhook_mode(fake_api: FakeBotApi) -> None:
         assert update.effective_message is not None
         await update.effective_message.reply_text(f"hook: {update.effective_message.text}")
 
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}/hook"
-    app = fake_api.application_builder().build()
+    app = fake_api.application_builder().updater(None).build()
     app.add_handler(MessageHandler(filters.TEXT, echo))
-    async with app:
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_webhook(
-            listen="127.0.0.1", port=port, url_path="hook", webhook_url=url, secret_token="s3cret"
-        )
-        try:
+
+    async def receive(request: web.Request) -> web.Response:
+        if request.headers.get("X-Telegram-Bot-Api-Secret-Token") != "s3cret":
+            return web.Response(status=403)
+        await app.update_queue.put(Update.de_json(await request.json(), app.bot))
+        return web.Response()
+
+    hook = web.Application()
+    hook.router.add_post("/hook", receive)
+    runner = web.AppRunner(hook)
+    await runner.setup()
+    port = _free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    url = f"http://127.0.0.1:{port}/hook"
+    try:
+        async with app:
+            await app.start()
+            await app.bot.set_webhook(url, secret_token="s3cret")
             assert fake_api.webhook is not None
             assert fake_api.webhook["secret_token"] == "s3cret"
             # pushed updates are POSTed to the webhook, as Telegram would
@@ -397,9 +415,12 @@ async def test_webhook_mode(fake_api: FakeBotApi) -> None:
             await fake_api.wait_for_async("hook: manual", chat_id=USER)
             with pytest.raises(Conflict, match=r"(?i)webhook is active"):
                 await app.bot.get_updates()
-        finally:
-            await app.updater.stop()
+            await app.bot.delete_webhook()
+            assert fake_api.webhook is None
             await app.stop()
+    finally:
+        await runner.cleanup()
+    assert [d.status for d in fake_api.webhook_deliveries] == [200]
 
 
 # ---------------------------------------------------------------------- subprocess bot (sync test)

@@ -179,6 +179,17 @@ def test_problem_reads_file_entry_field_message(mini: MiniBase) -> None:
     assert problem.line == 17
 
 
+def test_duplicate_key_is_not_silently_dropped(mini: MiniBase) -> None:
+    doubled = ENTRY_FILE.replace(
+        "    tags: [objection, price]\n", "    tags: [objection, price]\n    tags: [x]\n"
+    )
+    mini.write("objections.yaml", doubled)
+    [problem] = check_knowledge(mini.knowledge, mini.talk)
+    assert problem.field == "entries[0].tags"
+    assert "twice" in problem.message
+    assert problem.line == 10
+
+
 def test_yaml_syntax_error_has_line(mini: MiniBase) -> None:
     mini.write("objections.yaml", ENTRY_FILE.replace("  en: Objections\n", "  en: Objections: bad\n"))
     [problem] = check_knowledge(mini.knowledge, mini.talk)

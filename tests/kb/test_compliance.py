@@ -61,18 +61,30 @@ def test_unethical_requests_answer_with_compliance_first(
         "the customer says our price is too high",
         "how do I handle a discount request",
         "负责采购的是谁",
-        "怎么给客户讲产品的好处",
-        "营业厅员工的提成怎么算",
-        "客户很恐慌怎么安抚",
-        "渠道返点政策怎么定",
     ],
 )
 def test_ordinary_price_questions_are_not_routed_to_compliance(
     real_index: KnowledgeIndex, query: str
 ) -> None:
     hits = real_index.search(query)
+    assert hits, query
     assert not any(h.guarded for h in hits), hits
-    assert not any(h.entry_id.startswith("compliance.") for h in hits[:1]), hits
+    assert not hits[0].entry_id.startswith("compliance."), hits
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "怎么给客户讲产品的好处",
+        "营业厅员工的提成怎么算",
+        "客户很恐慌怎么安抚",
+        "渠道返点政策怎么定",
+        "my pipeline leaks",
+    ],
+)
+def test_guard_does_not_fire_on_near_misses(real_index: KnowledgeIndex, query: str) -> None:
+    """Words that sit next to the guard's (好处, 提成, 恐慌, 返点, leak) in ordinary questions."""
+    assert not any(h.guarded for h in real_index.search(query))
 
 
 def _entry(entry_id: str, zh: str, en: str) -> Entry:
@@ -90,7 +102,10 @@ def _entry(entry_id: str, zh: str, en: str) -> Entry:
 def test_guard_mechanics_on_a_small_base() -> None:
     """Independent of the real content: gaps (`*`), both languages, order, unknown entries ignored."""
     kb = KnowledgeBase(
-        entries=(_entry("objection.price", "客户嫌贵", "too expensive"), _entry("compliance.gifts", "送礼", "gifts")),
+        entries=(
+            _entry("objection.price", "客户嫌贵", "too expensive"),
+            _entry("compliance.gifts", "送礼", "gifts"),
+        ),
         areas=(),
     )
     config = RetrievalConfig(

@@ -3,11 +3,14 @@ low-confidence answer for questions that are not about selling."""
 
 from __future__ import annotations
 
+import io
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from bot.kb.cli import REPO_ROOT, default_paths, run_ask, run_kb_check
 from bot.kb.models import KnowledgeBase
 from bot.kb.search import CONFIDENT_SCORE, Hit, KnowledgeIndex, grams, query_lang
 from tests.kb.evaluation import evaluate, read_cases
@@ -80,3 +83,39 @@ def test_normalisation_is_shared_by_both_sides(real_index: KnowledgeIndex) -> No
     assert query_lang("what is SPIN") == "en"
     assert {"太贵", "太", "贵"} <= set(grams("太贵"))
     assert "<sp" in grams("spin")
+
+
+def test_ask_cli_json_lines_from_stdin() -> None:
+    """`salescoach ask --json` without QUERY: one JSON line per input line, titles in its language."""
+    out = io.StringIO()
+    stdin = io.StringIO("客户说太贵了怎么办\n\nwhat is an implication question\n")
+    assert run_ask([], True, stdin, out) == 0
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [line["query"] for line in lines] == ["客户说太贵了怎么办", "", "what is an implication question"]
+    first = lines[0]["results"][0]
+    assert set(first) == {"id", "title", "score"}
+    assert first["id"] == "objection.price_too_high"
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in first["title"])
+    assert lines[1]["results"] == []
+    assert lines[2]["results"][0]["id"] == "spin.implication"
+    assert lines[2]["results"][0]["title"].isascii()
+
+
+def test_ask_cli_readable_and_kb_check() -> None:
+    out = io.StringIO()
+    assert run_ask(["太贵", "asdf"], False, io.StringIO(), out, limit=2) == 0
+    text = out.getvalue()
+    assert "objection.price_too_high" in text
+    assert "(no match)" in text
+    report = io.StringIO()
+    assert run_kb_check(report) == 0, report.getvalue()
+    assert report.getvalue().startswith("ok: ")
+
+
+def test_default_paths_follow_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("SALESCOACH_KNOWLEDGE_DIR", raising=False)
+    monkeypatch.delenv("SALESCOACH_TALK_DIR", raising=False)
+    assert default_paths() == (REPO_ROOT / "knowledge", REPO_ROOT / "scripts_talk")
+    monkeypatch.setenv("SALESCOACH_KNOWLEDGE_DIR", str(tmp_path / "k"))
+    monkeypatch.setenv("SALESCOACH_TALK_DIR", str(tmp_path / "t"))
+    assert default_paths() == (tmp_path / "k", tmp_path / "t")

@@ -69,6 +69,21 @@ def test_english_defaults_lists_and_blanks(talk: TalkRenderer) -> None:
     assert "Your needs: price; speed. price, speed." in given
 
 
+def test_template_logic_on_missing_placeholders_never_fails(tmp_path: Path) -> None:
+    for lang in ("zh", "en"):
+        (tmp_path / lang).mkdir()
+        (tmp_path / lang / "numbers.j2").write_text(
+            "{{ calls + visits }}|{{ minutes * 2 }}|{{ minutes + calls }}|{% if visits > 3 %}many{% endif %}"
+            "|{{ visits | int }}|{{ needs[0] }}|{{ needs | length }}|{{ contact.title }}|{{ nothing() }}",
+            encoding="utf-8",
+        )
+    (tmp_path / "defaults.yaml").write_text("zh: {minutes: 20, needs: [交期]}\nen: {}\n", encoding="utf-8")
+    talk = TalkRenderer(tmp_path)
+    assert talk.render("numbers", "zh") == "……|40|……||0|交期|1|……|……"
+    assert talk.render("numbers", "zh", calls=2, visits=5) == "7|40|22|many|5|交期|1|……|……"
+    assert talk.render("numbers", "en") == "…|…|…||0|…|0|…|…"
+
+
 def test_names_and_unknown_template(talk: TalkRenderer) -> None:
     assert talk.names() == ["opening", "zh_only"]
     assert talk.has("zh_only", "zh")
