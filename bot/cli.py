@@ -36,6 +36,18 @@ def _parser() -> argparse.ArgumentParser:
     classify.add_argument("--json", action="store_true")
     classify.add_argument("text", nargs="*")
 
+    report = sub.add_parser("report", help="weekly metrics per rep (plain table, or --json)")
+    report.add_argument("--json", action="store_true")
+    report.add_argument("--week", metavar="YYYY-Www", default=None, help="ISO week (default: this week)")
+    report.add_argument("--team", metavar="NAME", default=None, help="only this team")
+
+    roleplay = sub.add_parser("roleplay", help="role-play with a simulated customer (interactive, or --transcript)")
+    roleplay.add_argument("--persona", required=True, metavar="ID", help="the customer persona (knowledge/personas)")
+    roleplay.add_argument("--transcript", metavar="FILE", default=None, help="rep turns, one per line (- = stdin)")
+    roleplay.add_argument("--json", action="store_true", help="print turns and score as JSON")
+    roleplay.add_argument("--lang", choices=["zh", "en"], default=None, help="language of the scorecard")
+    roleplay.add_argument("--seed", type=int, default=1, help="seed of the customer's word choices")
+
     db = sub.add_parser("db", help="database tasks")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply the migrations")
@@ -96,6 +108,15 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from bot.engine.classify_cli import run_classify
 
         return run_classify(args.text, args.json, sys.stdin, sys.stdout)
+    if args.command == "report":
+        from bot.reports.cli import run_report
+
+        return run_report(settings, args.json, args.week, args.team, sys.stdout, sys.stderr)
+    if args.command == "roleplay":
+        from bot.engine.roleplay.cli import run_roleplay
+
+        return run_roleplay(settings.knowledge_dir, settings.talk_dir, args.persona, args.transcript, args.json,
+                            args.lang, args.seed, sys.stdin, sys.stdout, sys.stderr)
     if args.command == "kb":
         from bot.kb.cli import run_kb_check
 

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     )
     talk_dir: Path = Field(default=REPO_ROOT / "scripts_talk", validation_alias="SALESCOACH_TALK_DIR")
     log_level: str = Field(default="INFO", validation_alias="SALESCOACH_LOG_LEVEL")
+    # Telegram allows about 30 messages/s overall; 0 turns the client-side limiter off (local Bot API, benchmarks)
+    send_rate: float = Field(default=30.0, ge=0, le=1000, validation_alias="SALESCOACH_SEND_RATE")
 
     @field_validator("log_level")
     @classmethod
@@ -100,6 +102,7 @@ _ENV_NAMES = {
     "flow_idle_days": "SALESCOACH_FLOW_IDLE_DAYS",
     "resume_after_minutes": "SALESCOACH_RESUME_AFTER_MINUTES",
     "log_level": "SALESCOACH_LOG_LEVEL",
+    "send_rate": "SALESCOACH_SEND_RATE",
     "webhook_listen": "SALESCOACH_WEBHOOK_LISTEN",
 }
 

@@ -47,6 +47,7 @@ class Runtime:
                 timezone=settings.timezone,
                 flow_idle_days=settings.flow_idle_days,
                 resume_after_minutes=settings.resume_after_minutes,
+                admins=settings.admins,
             ),
             clock=clock,
         )

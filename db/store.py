@@ -388,7 +388,7 @@ class Outbox:
         rows = await self.session.scalars(stmt.order_by(OutboxMessage.id).limit(limit))
         return [OutboxItem(r.id, r.chat_id, dict(r.payload), r.attempts) for r in rows]
 
-    async def claim_chat(self, chat_id: int, token: str, lease_seconds: float = 60.0) -> list[OutboxItem]:
+    async def claim_chat(self, chat_id: int, token: str, lease_seconds: float = 15.0) -> list[OutboxItem]:
         """Take every unsent reply of a chat for one sender, unless another sender holds that chat.
 
         Replies of a chat go out in order from one worker at a time; a lease that runs out (a worker
@@ -426,10 +426,26 @@ class Outbox:
         )
         return [int(c) for c in rows]
 
-    async def release(self, token: str) -> None:
+    async def renew(self, chat_id: int, token: str, lease_seconds: float = 15.0) -> None:
         await self.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.claim_token == token, OutboxMessage.sent_at.is_(None))
+            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.claim_token == token,
+                   OutboxMessage.sent_at.is_(None))
+            .values(claimed_until=self.now() + timedelta(seconds=lease_seconds))
+        )
+
+    async def release_all(self) -> None:
+        """Forget every sender's claim: only for a process that knows it is the only sender (polling)."""
+        await self.session.execute(
+            update(OutboxMessage).where(OutboxMessage.sent_at.is_(None)).values(claim_token=None, claimed_until=None)
+        )
+
+    async def release(self, chat_id: int, token: str) -> None:
+        """Give back one chat's unsent replies (only that chat: other chats may be mid-send)."""
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.claim_token == token,
+                   OutboxMessage.sent_at.is_(None))
             .values(claim_token=None, claimed_until=None)
         )
 

@@ -8,7 +8,9 @@ import zlib
 from typing import TextIO
 
 from bot.engine.events import Button, InboundEvent, OutboundMessage
+from bot.engine.features.reminders import due_messages
 from bot.runtime import Runtime
+from db.store import Store
 
 
 def console_user_id(name: str) -> int:
@@ -50,7 +52,15 @@ class Console:
 
     async def send(self, line: str) -> None:
         processed = await self.runtime.process(self.event_for(line))
-        self.show(processed.messages)
+        self.show(processed.messages + await self.due_reminders())
+
+    async def due_reminders(self) -> list[OutboundMessage]:
+        """The terminal has no background sender: reminders that came due are shown with the next reply."""
+        async with self.runtime.sessions() as session:
+            store = Store(session, self.runtime.engine.clock)
+            due = await due_messages(store, store.clock(), self.runtime.content.messages, chat_id=self.user_id)
+            await store.commit()
+        return [message for _, message in due]
 
     async def run(self, lines: TextIO) -> None:
         interactive = lines.isatty()

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from bot.engine.flowdefs import Flow, FlowError, load_flows
 from bot.engine.i18n import Messages
+from bot.engine.metrics import MetricCatalog, MetricsError, load_metrics
+from bot.engine.roleplay.loader import RoleplayContent, load_roleplay
 from bot.kb.loader import load_knowledge
 from bot.kb.models import KnowledgeBase
 from bot.kb.search import KnowledgeIndex
@@ -20,6 +22,8 @@ class Content:
     talk: TalkRenderer
     flows: dict[str, Flow]
     messages: Messages
+    metrics: MetricCatalog
+    roleplay: RoleplayContent  # personas and the scorecard rubric
 
     @classmethod
     def load(cls, knowledge_dir: Path, talk_dir: Path) -> Content:
@@ -37,5 +41,10 @@ class Content:
                 if step.say is not None and step.say not in talk.names():
                     raise FlowError(f"{knowledge_dir / 'flows' / (flow.id + '.yaml')}: steps.{step.id}.say: "
                                     f"no template {step.say} in scripts_talk")
+        metrics = load_metrics(knowledge_dir / "metrics.yaml")
+        for field, kid in metrics.knowledge_ids():
+            if kb.get(kid) is None:
+                raise MetricsError(f"{knowledge_dir / 'metrics.yaml'}: {field}: unknown knowledge id {kid}")
         return cls(kb=kb, index=KnowledgeIndex(kb), talk=talk, flows=flows,
-                   messages=Messages(talk_dir / "messages"))
+                   messages=Messages(talk_dir / "messages"), metrics=metrics,
+                   roleplay=load_roleplay(knowledge_dir, kb))

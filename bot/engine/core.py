@@ -29,6 +29,13 @@ CheckFn = Callable[[Lang, Step, Any, dict[str, Any]], list[str]]
 """Coaching notes on an accepted flow answer (e.g. 'this is a closed question'), shown before the next step."""
 CompletionFn = Callable[["Turn", Flow, DialogState, int | None], Awaitable[list[OutboundMessage]]]
 """Runs after a flow is saved (customer id if any): log activity, schedule a reminder, add a summary."""
+StartFn = Callable[["Turn", str], Awaitable[list[OutboundMessage]]]
+"""A `/start CODE` deep-link handler for codes with its prefix (team invites, role-play drills …)."""
+CancelFn = Callable[["Turn"], Awaitable[list[OutboundMessage] | None]]
+"""/cancel when no flow is in progress: a feature's own activity (a role-play); None = nothing of mine."""
+ContextFn = Callable[["Turn", DialogState], Awaitable[dict[str, Any]]]
+"""Extra template values for a flow's prompts, scripted lines and card (e.g. the contact of a saved /prep
+plan); they fill only what the rep's answers leave empty."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,7 @@ class EngineConfig:
     timezone: str = "Asia/Shanghai"
     flow_idle_days: int = 7
     resume_after_minutes: int = 60
+    admins: frozenset[int] = frozenset()  # Telegram user ids from SALESCOACH_ADMINS
 
 
 @dataclass
@@ -67,6 +75,10 @@ class Engine:
         self.text_handlers: list[TextFn] = []
         self.checkers: dict[str, CheckFn] = {}
         self.completion_hooks: dict[str, list[CompletionFn]] = {}
+        self.start_handlers: dict[str, StartFn] = {}  # `/start CODE` by code prefix
+        self.cancel_handlers: list[CancelFn] = []
+        self.bot_username: str | None = None  # set by the Telegram adapter once it knows it (deep links)
+        self.context_providers: dict[str, list[ContextFn]] = {}
 
     # ----- extension points (features register here, in bot/engine/features) --------------------
     def add_command(self, name: str, fn: CommandFn) -> None:
@@ -87,6 +99,19 @@ class Engine:
 
     def on_complete(self, flow_id: str, fn: CompletionFn) -> None:
         self.completion_hooks.setdefault(flow_id, []).append(fn)
+
+    def add_start_handler(self, prefix: str, fn: StartFn) -> None:
+        """Deep-link codes (`/start CODE`) starting with `prefix` go to `fn` (e.g. team invites, `drill_`)."""
+        if not prefix or prefix in self.start_handlers:
+            raise ValueError(f"start-code prefix {prefix!r} is empty or already registered")
+        self.start_handlers[prefix] = fn
+
+    def add_cancel_handler(self, fn: CancelFn) -> None:
+        """/cancel with no flow in progress asks these in order (e.g. leave a role-play)."""
+        self.cancel_handlers.append(fn)
+
+    def add_context(self, flow_id: str, fn: ContextFn) -> None:
+        self.context_providers.setdefault(flow_id, []).append(fn)
 
     def verify(self) -> None:
         """After features are installed: every checker a flow names must exist."""
@@ -160,16 +185,25 @@ class Engine:
 
     async def _prompt(self, turn: Turn, dialog: DialogState) -> OutboundMessage:
         flow = self._flow(dialog)
+        extra = await self._extra(turn, dialog)
         return self.runner.prompt(flow, dialog, turn.lang, await self._customers(turn, dialog),
-                                  say=self._say(flow, dialog, turn))
+                                  say=self._say(flow, dialog, turn, extra), extra=extra)
 
-    def _say(self, flow: Flow, dialog: DialogState, turn: Turn) -> str | None:
+    async def _extra(self, turn: Turn, dialog: DialogState) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        for provider in self.context_providers.get(dialog.flow, []):
+            extra.update(await provider(turn, dialog))
+        return extra
+
+    def _say(self, flow: Flow, dialog: DialogState, turn: Turn, extra: dict[str, Any] | None = None) -> str | None:
         step = flow.step(dialog.step)
         if step is None or step.say is None or dialog.phase == "review":
             return None
+        if step.kind == "list" and dialog.slots.get(f"_{step.id}_draft"):
+            return None  # said once already; while the rep adds items, only the list so far is shown
         ctx = self.runner.context(flow, dialog, turn.lang)
         customer = ctx.get("customer")
-        slots = {k: v for k, v in ctx.items() if v not in (None, "", [])}
+        slots = {**(extra or {}), **{k: v for k, v in ctx.items() if v not in (None, "", [])}}
         if isinstance(customer, dict):
             slots["customer"] = customer.get("name")
         return "💬 " + self.content.talk.render(step.say, turn.lang, **slots)
@@ -273,6 +307,9 @@ class Engine:
         dialog.status = "done"
         dialog.phase = "done"
         await store.dialogs.save(dialog)
+        for key, value in (await self._extra(turn, dialog)).items():
+            if ctx.get(key) in (None, "", []):
+                ctx[key] = value
         card = self.content.talk.render(flow.complete.card, turn.lang, **ctx).strip()
         out = [OutboundMessage(self.t(turn.lang, "flow_saved", title=flow.title.get(turn.lang)) + "\n\n" + card)]
         for hook in self.completion_hooks.get(flow.id, []):
@@ -292,6 +329,10 @@ class Engine:
             return await self._lang(turn, args)
         if name == "cancel":
             if dialog is None:
+                for cancel in self.cancel_handlers:
+                    left = await cancel(turn)
+                    if left is not None:
+                        return left
                 return [OutboundMessage(self.t(lang, "nothing_to_cancel"))]
             dialog.status = "cancelled"
             await turn.store.dialogs.save(dialog)
@@ -317,25 +358,31 @@ class Engine:
             return await self.commands[name](turn, dialog)
         wanted = self.flow_by_command.get(name)
         if wanted is not None:
-            flow = wanted
-            if dialog is not None and dialog.flow == flow.id:
-                if dialog.phase == "resume":
-                    return await self._resume(turn, dialog)
-                return [OutboundMessage(self.t(lang, "flow_already", title=flow.title.get(lang))),
-                        await self._prompt(turn, dialog)]
-            if dialog is not None:
-                current = self._flow(dialog)
-                return [OutboundMessage(
-                    self.t(lang, "flow_busy", current=current.title.get(lang), new=flow.title.get(lang)),
-                    buttons=[[Button(self.t(lang, "resume_continue"), "r:c")],
-                             [Button(self.t(lang, "flow_switch", new=flow.title.get(lang)), f"x:{flow.id}")]],
-                )]
-            return await self._start_flow(turn, flow)
+            return await self.open_flow(turn, dialog, wanted.id)
         if name in KNOWN:
             return [OutboundMessage(self.t(lang, "coming_soon", command=name))] + await self._tail_prompt(turn, dialog)
         return [OutboundMessage(self.t(lang, "unknown_command", command=name[:40]))] + await self._tail_prompt(
             turn, dialog
         )
+
+    async def open_flow(self, turn: Turn, dialog: DialogState | None, flow_id: str) -> list[OutboundMessage]:
+        """Start a flow as its /command does: resume it if it is the one in progress, ask before
+        discarding another one. Features that wrap a flow's command (e.g. /spin offering a saved
+        plan first) call this to start it."""
+        flow, lang = self.content.flows[flow_id], turn.lang
+        if dialog is not None and dialog.flow == flow.id:
+            if dialog.phase == "resume":
+                return await self._resume(turn, dialog)
+            return [OutboundMessage(self.t(lang, "flow_already", title=flow.title.get(lang))),
+                    await self._prompt(turn, dialog)]
+        if dialog is not None:
+            current = self._flow(dialog)
+            return [OutboundMessage(
+                self.t(lang, "flow_busy", current=current.title.get(lang), new=flow.title.get(lang)),
+                buttons=[[Button(self.t(lang, "resume_continue"), "r:c")],
+                         [Button(self.t(lang, "flow_switch", new=flow.title.get(lang)), f"x:{flow.id}")]],
+            )]
+        return await self._start_flow(turn, flow)
 
     async def _continue_note(self, turn: Turn, dialog: DialogState | None) -> list[OutboundMessage]:
         """After /ask or /topics inside a flow: the place is kept, and the question is asked again."""
@@ -351,9 +398,14 @@ class Engine:
 
     async def _start_command(self, turn: Turn, dialog: DialogState | None) -> list[OutboundMessage]:
         lang = turn.lang
-        out = []
-        if turn.event.args.strip():
-            out.append(OutboundMessage(self.t(lang, "invite_unknown")))
+        out: list[OutboundMessage] = []
+        code = turn.event.args.strip().split(" ", 1)[0]
+        if code:
+            prefix = max((p for p in self.start_handlers if code.startswith(p)), key=len, default=None)
+            if prefix is None:
+                out.append(OutboundMessage(self.t(lang, "invite_unknown")))
+            else:
+                out += await self.start_handlers[prefix](turn, code)
         out.append(OutboundMessage(
             self.t(lang, "welcome", name=turn.user.name or ""),
             buttons=[[Button("中文", "l:zh"), Button("English", "l:en")]],

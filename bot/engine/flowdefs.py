@@ -57,6 +57,7 @@ class Step(BaseModel):
     options: list[Option] = Field(default_factory=list)
     min: float | None = None
     max: float | None = None
+    integer: bool = False  # number steps: whole numbers only (counts of visits, calls …)
     max_len: int = Field(default=1000, ge=1, le=3000)
     when: Condition | None = None
     check: str | None = None  # a coaching checker registered by a feature (e.g. spin_question)

@@ -6,6 +6,7 @@ transaction as the reply, so a restart resumes exactly where the rep stopped.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -17,6 +18,8 @@ from bot.engine.inputs import parse_date, parse_indices, parse_number, parse_yes
 from bot.text.normalize import squash
 from db.store import CustomerInfo, DialogState
 
+_LIST_MARK = re.compile(r"^\s*(?:[-•·*]+|\(?\d{1,2}[.、)](?!\d))\s*")
+"""A bullet or list number a rep types before an item ("1. ", "2、", "- "), not digits of the item itself."""
 MAX_CUSTOMER_BUTTONS = 8
 MAX_LIST_ITEMS = 20
 
@@ -103,14 +106,19 @@ class FlowRunner:
 
     def prompt(
         self, flow: Flow, state: DialogState, lang: str, customers: list[CustomerInfo] | None = None,
-        say: str | None = None,
+        say: str | None = None, extra: dict[str, Any] | None = None,
     ) -> OutboundMessage:
-        """The current question with its buttons; the same text for /repeat and after a restart."""
+        """The current question with its buttons; the same text for /repeat and after a restart.
+
+        `extra` (from the engine's context providers) fills template names the answers leave empty."""
         if state.phase == "review":
             return self.review(flow, state, lang)
         step = flow.step(state.step)
         assert step is not None
         ctx = self.context(flow, state, lang)
+        for key, value in (extra or {}).items():
+            if ctx.get(key) in (None, "", []):
+                ctx[key] = value
         steps = self.applicable(flow, state.slots)
         position = next((i for i, s in enumerate(steps) if s.id == step.id), 0) + 1
         parts = [self.t(lang, "flow_header", title=flow.title.get(lang), n=position, total=len(steps))]
@@ -327,9 +335,11 @@ class FlowRunner:
             value = parse_number(text) if token is None else None
             if value is None:
                 return None, "invalid_number"
+            if step.integer and not value.is_integer():
+                return None, "invalid_integer"
             if (step.min is not None and value < step.min) or (step.max is not None and value > step.max):
                 return None, "number_out_of_range"
-            return value, None
+            return (int(value) if step.integer else value), None
         if step.kind == "date":
             parsed = parse_date(text, today) if token is None else None
             if parsed is None:
@@ -380,7 +390,7 @@ class FlowRunner:
                 return list(items), None
             if token is not None:
                 return None, "stale_button"
-            new = [line.strip(" \t-•·*0123456789.、)") for line in text.splitlines()]
+            new = [_LIST_MARK.sub("", line).strip() for line in text.splitlines()]
             new = [line for line in new if line]
             if not new:
                 return None, "empty_answer"

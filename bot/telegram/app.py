@@ -21,6 +21,7 @@ from bot.engine.commands import COMMANDS
 from bot.runtime import Runtime
 from bot.telegram.handlers import BotContext, register
 from bot.telegram.inbox import Dispatcher, Poller
+from bot.telegram.reminders import DEFAULT_INTERVAL, ReminderLoop
 from bot.telegram.sender import OutboxSender
 
 log = logging.getLogger(__name__)
@@ -32,17 +33,18 @@ def build_application(settings: Settings, runtime: Runtime) -> AnyApplication:
     token = settings.require_token()
     base = settings.telegram_api_base_url.rstrip("/")
     file_base = base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file/bot"
-    application = (
+    builder = (
         ApplicationBuilder()
         .token(token)
         .base_url(base)
         .base_file_url(file_base)
         .updater(None)
         .context_types(ContextTypes(context=BotContext))
-        .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(True)
-        .build()
     )
+    if settings.send_rate > 0:  # Telegram's flood limits: overall rate here, 20/min in groups by PTB's default
+        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=settings.send_rate, max_retries=3))
+    application = builder.build()
     application.bot_data["runtime"] = runtime
     application.bot_data["sender"] = OutboxSender(application.bot, runtime.sessions)
     register(application)
@@ -67,11 +69,14 @@ def webhook_secret(settings: Settings, token: str) -> str:
 class BotService:
     """Runs one bot process: migrations, outbox recovery, inbox dispatch, and polling or a webhook."""
 
-    def __init__(self, settings: Settings, runtime: Runtime | None = None) -> None:
+    def __init__(self, settings: Settings, runtime: Runtime | None = None,
+                 reminder_interval: float = DEFAULT_INTERVAL) -> None:
         self.settings = settings
         self.runtime = runtime or Runtime(settings)
         self.application = build_application(settings, self.runtime)
         self.dispatcher = Dispatcher(self.application, self.runtime)
+        self.dispatcher.retry_outbox = self.sender.flush_all
+        self.reminders = ReminderLoop(self.runtime, self.sender, interval=reminder_interval)
         self.poller: Poller | None = None
         self._stop = asyncio.Event()
 
@@ -83,13 +88,16 @@ class BotService:
     async def run(self, webhook_url: str | None = None, poll_timeout: int = 25) -> None:
         await self.runtime.migrate()
         async with self.application:
+            self.runtime.engine.bot_username = self.application.bot.username  # for invite deep links
             await self.application.start()
             try:
                 await set_menu(self.application, self.runtime)
             except Exception as exc:  # the menu is a convenience; never fail start-up over it
                 log.warning("could not set the command menu: %s", exc)
+            if not webhook_url:
+                await self.sender.take_over()  # long polling: this is the only process of this bot
             await self.sender.flush_all()
-            tasks = [asyncio.create_task(self.dispatcher.run())]
+            tasks = [asyncio.create_task(self.dispatcher.run()), asyncio.create_task(self.reminders.run())]
             site = None
             if webhook_url:
                 from bot.telegram.webhook import start_webhook

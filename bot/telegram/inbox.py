@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -32,6 +33,7 @@ class Dispatcher:
         self._busy: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self.retry_outbox: Callable[[], Awaitable[None]] | None = None  # re-send replies left unsent
 
     async def store(self, payloads: list[dict[str, Any]]) -> None:
         """Commit raw updates to the inbox (duplicates ignored); only then may they be acknowledged."""
@@ -52,6 +54,8 @@ class Dispatcher:
             self.wake.clear()
             try:
                 await self.dispatch_pending()
+                if self.retry_outbox is not None and not self._busy:
+                    await self.retry_outbox()
             except Exception:
                 log.exception("dispatcher could not read the inbox; retrying")
                 await asyncio.sleep(1.0)

@@ -38,14 +38,29 @@ class OutboxSender:
                 items = await store.outbox.claim_chat(chat_id, self.token)
                 await store.commit()
             try:
-                for item in items:
+                for index, item in enumerate(items):
+                    if index:
+                        await self._renew(chat_id)
                     if not await self._deliver(item):
                         break  # keep the order: the rest waits for the next flush
             finally:
                 async with self.sessions() as session:
                     store = Store(session)
-                    await store.outbox.release(self.token)
+                    await store.outbox.release(chat_id, self.token)
                     await store.commit()
+
+    async def _renew(self, chat_id: int) -> None:
+        async with self.sessions() as session:
+            store = Store(session)
+            await store.outbox.renew(chat_id, self.token)
+            await store.commit()
+
+    async def take_over(self) -> None:
+        """A sole sender (long polling) clears claims left by a previous process that died mid-send."""
+        async with self.sessions() as session:
+            store = Store(session)
+            await store.outbox.release_all()
+            await store.commit()
 
     async def flush_all(self) -> None:
         async with self.sessions() as session:
@@ -63,6 +78,7 @@ class OutboxSender:
                 if isinstance(edit_id, int) and await self._edit(item.chat_id, edit_id, message):
                     break
                 await self._send(item.chat_id, message)
+                log.debug("sent reply %s to chat %s (sender %s)", item.id, item.chat_id, self.token[:8])
                 break
             except RetryAfter as exc:
                 wait = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()

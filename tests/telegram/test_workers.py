@@ -36,7 +36,7 @@ def workers(database_url: str, tmp_path: Path) -> Iterator[tuple[FakeBotApi, lis
             port = free_port()
             url = f"http://127.0.0.1:{port}/telegram"
             env = {**os.environ, **api.env(), "DATABASE_URL": database_url,
-                   "SALESCOACH_WEBHOOK_LISTEN": f"127.0.0.1:{port}"}
+                   "SALESCOACH_WEBHOOK_LISTEN": f"127.0.0.1:{port}", "SALESCOACH_LOG_LEVEL": "DEBUG"}
             log = (tmp_path / f"worker{i}.log").open("wb")
             procs.append(subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--webhook", url], env=env,
                                           cwd=REPO_ROOT, stdout=log, stderr=log))
@@ -74,4 +74,4 @@ def test_interleaved_updates_through_two_workers(workers: tuple[FakeBotApi, list
         texts = [m.text or "" for m in api.sent(chat)]
         prompts = [next((i for i, (_t, expect) in enumerate(SCRIPT) if expect in text), None) for text in texts]
         order = [p for p in prompts if p is not None]
-        assert order == list(range(len(SCRIPT))), (chat, texts)  # each prompt once, in order
+        assert order == list(range(len(SCRIPT))), (chat, [t[:12].replace("\n", " ") for t in texts])  # each prompt once, in order

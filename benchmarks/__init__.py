@@ -1,0 +1,1 @@
+"""Benchmarks: one command each, figures printed as tables (see README, Benchmarks)."""

@@ -1,0 +1,1 @@
+"""Charts, workbooks and command-line reports built from the metrics (no Telegram, no engine state)."""
