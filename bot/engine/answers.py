@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from bot.engine.events import Button, Lang, OutboundMessage
 from bot.kb.models import Entry
+from bot.text.normalize import has_cjk
 
 if TYPE_CHECKING:
     from bot.engine.content import Content
 
 MAX_RELATED = 3
+_ENTRY_ID = re.compile(r"\b[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\b")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def answer_language(query: str, lang: Lang) -> Lang:
+    """A question typed in English gets an English answer, one in Chinese a Chinese answer."""
+    if has_cjk(query):
+        return "zh"
+    if len(_LATIN_WORD.findall(query)) >= 3:
+        return "en"
+    return lang
 AREA_PAGE = 12
 
 
@@ -20,6 +33,7 @@ class Answers:
         self.t = content.messages
 
     def ask(self, query: str, lang: Lang) -> list[OutboundMessage]:
+        lang = answer_language(query, lang)
         hits = self.content.index.search(query, limit=3)
         if not hits:
             return [OutboundMessage(self.t(lang, "ask_nothing"), buttons=[[Button(self.t(lang, "topics_button"), "t:")]])]
@@ -35,7 +49,7 @@ class Answers:
 
     def entry_card(self, entry_id: str, lang: Lang) -> OutboundMessage:
         entry: Entry = self.content.kb[entry_id]
-        parts = [f"📘 {entry.title_in(lang)}", entry.body_in(lang).strip()]
+        parts = [f"📘 {entry.title_in(lang)}", self._link_ids(entry.body_in(lang).strip(), lang)]
         if entry.script:
             parts.append(self.t(lang, "script_header") + "\n" + self.content.talk.render(entry.script, lang).strip())
         rows = [
@@ -44,6 +58,15 @@ class Answers:
             if self.content.kb.get(rid) is not None
         ]
         return OutboundMessage(text="\n\n".join(parts), buttons=rows)
+
+    def _link_ids(self, body: str, lang: Lang) -> str:
+        """Bodies refer to other entries by id; a rep reads their titles instead (the buttons open them)."""
+
+        def title(match: re.Match[str]) -> str:
+            entry = self.content.kb.get(match.group(0))
+            return f"「{entry.title_in(lang)}」" if entry is not None else match.group(0)
+
+        return _ENTRY_ID.sub(title, body)
 
     def topics(self, lang: Lang) -> OutboundMessage:
         rows = [[Button(area.title.get(lang), f"t:{area.name}")] for area in self.content.kb.areas]

@@ -65,3 +65,12 @@ async def test_topics_browse_by_area(rep: Rep) -> None:
     await rep.press("第一次拜访")
     await rep.press("开场白")
     assert "📘" in rep.last
+
+
+async def test_question_in_english_gets_an_english_answer_and_readable_references(rep: Rep) -> None:
+    await rep.say("what is an implication question")
+    assert "Implication" in rep.last  # a Chinese-speaking rep who asks in English reads English
+    await rep.say("客户说太贵了怎么办")
+    assert "太贵" in rep.last
+    assert "value.add_attraction" not in rep.last  # ids in bodies read as titles
+    assert "「" in rep.last
