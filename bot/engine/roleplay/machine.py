@@ -333,7 +333,7 @@ def decide(persona: Persona, state: SessionState, c: Classification, text: str, 
 
     triggers = _triggers(persona, state, c, monologue)
     _charge(persona, state, triggers, c, d)
-    if state.patience <= 0:
+    if state.patience <= 0 and state.warned:
         return _finish(persona, state, lang, d)
     for obj in persona.objections:
         if obj.id in state.objections or obj.trigger not in triggers:
@@ -355,6 +355,8 @@ def decide(persona: Persona, state: SessionState, c: Classification, text: str, 
 
 
 def _finish(persona: Persona, state: SessionState, lang: Lang, d: Decision) -> Decision:
+    if state.status == "active" and state.patience <= 0 and not state.warned:
+        state.patience = 1  # a customer shows impatience once before showing the rep the door
     if state.status == "active" and state.patience <= 0:
         state.status = "dismissed"
         d.parts = [("ending.dismiss", persona.ending.dismiss.get(lang))]
@@ -362,4 +364,5 @@ def _finish(persona: Persona, state: SessionState, lang: Lang, d: Decision) -> D
     elif state.status == "active" and state.patience <= persona.patience.warn_at:
         d.say("impatient", _bank(persona, "impatient"), lang)
         d.events.append("impatient")
+        state.warned = True
     return d

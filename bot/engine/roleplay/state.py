@@ -38,6 +38,7 @@ class SessionState:
     greeted: bool = False
     agenda: bool = False
     summarised: bool = False
+    warned: bool = False  # the customer has shown impatience at least once (they always do before leaving)
     benefits: int = 0  # benefit statements tied to a need the customer has told
     last_line: str = ""
     last_question: str = ""  # the rep's last discovery question, for /hint
