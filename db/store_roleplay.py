@@ -166,9 +166,10 @@ class Roleplays:
 
     # ----- scorecards ----------------------------------------------------------------------------
     async def add_scorecard(self, session: SessionInfo, total: int, criteria: dict[str, int], talk_share: float,
-                            questions: int, outcome: str, details: dict[str, Any]) -> int:
+                            questions: int, outcome: str, details: dict[str, Any], drill_id: int | None = None) -> int:
+        """Store a scorecard; `drill_id` only while the session's drill is still open (a closed table stays)."""
         row = RoleplayScorecard(
-            session_id=session.id, user_id=session.user_id, persona=session.persona, drill_id=session.drill_id,
+            session_id=session.id, user_id=session.user_id, persona=session.persona, drill_id=drill_id,
             total=total, talk_share=talk_share, questions=questions, outcome=outcome,
             details=copy.deepcopy(details), created_at=self.now(),
             **{c: int(criteria.get(c, 0)) for c in CRITERIA_COLUMNS},
@@ -220,7 +221,7 @@ class Roleplays:
         )
 
     async def drill_rows(self, drill: DrillInfo) -> list[DrillRow]:
-        """Everyone who joined the drill, with their best and latest finished score (up to its close)."""
+        """Everyone who joined the drill, with their best and latest score finished while it was open."""
         sessions = await self.session.execute(
             select(RoleplaySession.user_id, User.name, func.count(RoleplaySession.id))
             .join(User, User.id == RoleplaySession.user_id)
@@ -228,8 +229,6 @@ class Roleplays:
             .group_by(RoleplaySession.user_id, User.name)
         )
         stmt = select(RoleplayScorecard).where(RoleplayScorecard.drill_id == drill.id)
-        if drill.closed_at is not None:
-            stmt = stmt.where(RoleplayScorecard.created_at <= drill.closed_at)
         cards: dict[int, list[RoleplayScorecard]] = {}
         for card in await self.session.scalars(stmt.order_by(RoleplayScorecard.id)):
             cards.setdefault(card.user_id, []).append(card)

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.engine.events import Button, OutboundMessage
+from bot.engine.events import Button, Lang, OutboundMessage
 from bot.engine.roleplay import render
 from bot.engine.roleplay.conversation import start, take_turn
 from bot.engine.roleplay.hints import hint
@@ -57,7 +57,7 @@ class RoleplayFeature:
             return ordered[int(key) - 1]
         return None
 
-    def persona_buttons(self, lang: str, prefix: str = "rp:p:") -> list[list[Button]]:
+    def persona_buttons(self, lang: Lang, prefix: str = "rp:p:") -> list[list[Button]]:
         return [[Button(f"{i}. {p.title.get(lang)}"[:64], f"{prefix}{p.id}")]
                 for i, p in enumerate(self.content.ordered(), start=1)]
 
@@ -133,10 +133,10 @@ class RoleplayFeature:
             )]
         return await self.begin(turn, persona)
 
-    def _last_line(self, lang: str, persona: Persona, state: SessionState) -> OutboundMessage:
+    def _last_line(self, lang: Lang, persona: Persona, state: SessionState) -> OutboundMessage:
         if state.last_line:
-            return OutboundMessage(render.customer_line(self.t, persona, "en" if lang == "en" else "zh",
-                                                        state.last_line))
+            said: Lang = "en" if state.lang == "en" else "zh"
+            return OutboundMessage(render.customer_line(self.t, persona, said, state.last_line))
         return OutboundMessage(self.t(lang, "rp_scene", name=persona.name.get(lang)))
 
     # ----- the conversation ----------------------------------------------------------------------
@@ -158,8 +158,8 @@ class RoleplayFeature:
         info.turns = record.n
         info.lang = state.lang
         info.state = state.to_dict()
-        out.append(OutboundMessage(render.customer_line(self.t, persona, "en" if record.lang == "en" else "zh",
-                                                        record.customer)))
+        said: Lang = "en" if record.lang == "en" else "zh"
+        out.append(OutboundMessage(render.customer_line(self.t, persona, said, record.customer)))
         if not state.active:
             return out + await self.finish(turn, info, persona, state)
         if info.turns >= MAX_TURNS:
@@ -178,26 +178,28 @@ class RoleplayFeature:
         tips = render.tips(self.t, persona, card, lang)
         details = card.as_json(tips)
         details["lang"] = lang
+        drill = await rp.drill(info.drill_id) if info.drill_id is not None else None
+        drill_id = drill.id if drill is not None and drill.status == "open" else None
         await rp.add_scorecard(info, card.total, {c: round(s.points) for c, s in card.criteria.items()},
-                               card.talk_share, card.questions, card.outcome, details)
+                               card.talk_share, card.questions, card.outcome, details, drill_id)
         await turn.store.activity.add(turn.user.id, "roleplays", 1, source="roleplay", occurred_at=turn.now)
         info.status = "done"
         info.state = state.to_dict()
         await rp.save(info)
         text = render.scorecard_text(self.t, persona, self.content.rubric, card, lang)
-        if info.drill_id is not None:
+        if drill_id is not None:
             text += "\n\n" + self.t(lang, "rp_drill_shared")
         return [OutboundMessage(text, buttons=self._card_buttons(lang, persona, card))]
 
-    def _card_buttons(self, lang: str, persona: Persona, card: Scorecard) -> list[list[Button]]:
+    def _card_buttons(self, lang: Lang, persona: Persona, card: Scorecard) -> list[list[Button]]:
         rows = [[Button("📘 " + self._title(kb, lang)[:56], f"k:{kb}")] for kb in render.kb_to_read(card)]
         rows.append([Button(self.t(lang, "rp_again_button"), f"rp:p:{persona.id}"),
                      Button(self.t(lang, "rp_other_button"), "rp:l")])
         return rows
 
-    def _title(self, kb: str, lang: str) -> str:
+    def _title(self, kb: str, lang: Lang) -> str:
         entry = self.engine.content.kb.get(kb)
-        return entry.title_in("en" if lang == "en" else "zh") if entry else kb
+        return entry.title_in(lang) if entry else kb
 
     # ----- commands inside a session --------------------------------------------------------------
     async def end(self, turn: Turn, dialog: DialogState | None) -> list[OutboundMessage]:
@@ -225,12 +227,11 @@ class RoleplayFeature:
         if dialog is not None:
             return [OutboundMessage(self.t(turn.lang, "rp_flow_busy"))]
         live = await self.active(turn)
-        if live is not None:
-            persona, drill = live[1], live[0].drill_id
-        else:
+        persona: Persona | None = live[1] if live is not None else None
+        drill = live[0].drill_id if live is not None else None
+        if persona is None:
             last = await repo(turn).history(turn.user.id, limit=1)
             persona = self.content.personas.get(last[0].persona) if last else None
-            drill = None
             if persona is None:
                 return [OutboundMessage(self.t(turn.lang, "rp_none"))]
         return [OutboundMessage(self.t(turn.lang, "rp_restarted", name=persona.name.get(turn.lang)))] + (
@@ -247,7 +248,7 @@ class RoleplayFeature:
         if live is None:
             return [OutboundMessage(self.t(turn.lang, "rp_none"))]
         _, persona, state = live
-        lang = "en" if turn.lang == "en" else "zh"
+        lang = turn.lang
         h = hint(persona, state, lang)
         return [OutboundMessage(render.hint_text(self.t, h, lang),
                                 buttons=[[Button("📘 " + self._title(h.kb, lang)[:56], f"k:{h.kb}")]])]
@@ -277,7 +278,7 @@ class RoleplayFeature:
                  for c in CRITERIA if weights[c]}
         weakest = min(share, key=lambda c: share[c])
         lines.append(self.t(lang, "rp_history_weakest",
-                            label=self.content.rubric.criteria[weakest].label.get("en" if lang == "en" else "zh"),
+                            label=self.content.rubric.criteria[weakest].label.get(lang),
                             percent=round(100 * share[weakest])))
         return [OutboundMessage("\n".join(lines), buttons=self.persona_buttons(lang))]
 

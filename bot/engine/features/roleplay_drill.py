@@ -12,7 +12,7 @@ import re
 import secrets
 from typing import TYPE_CHECKING
 
-from bot.engine.events import Button, OutboundMessage
+from bot.engine.events import Button, Lang, OutboundMessage
 from bot.engine.roleplay.models import CRITERIA, Persona
 from db.store import DialogState
 from db.store_roleplay import DrillInfo, Roleplays
@@ -132,7 +132,7 @@ class DrillFeature:
             drill = await repo.drill(drill.id) or drill
         return [await self._table(turn, drill)]
 
-    def _persona_name(self, drill: DrillInfo, lang: str) -> str:
+    def _persona_name(self, drill: DrillInfo, lang: Lang) -> str:
         persona = self.rp.content.personas.get(drill.persona)
         return persona.name.get(lang) if persona else drill.persona
 

@@ -174,7 +174,7 @@ def test_transactional_buyer_shows_small_talk_the_door_the_consultative_buyer_to
 def test_tough_purchaser_plays_the_purchasing_playbook(content: Content) -> None:
     persona = content.roleplay.personas["tough_purchaser"]
     state, opener = start(persona, "zh", 2)
-    assert opener and "第一次报价" in opener or "不可能接受" in (opener or "")  # never accept the first offer
+    assert opener is not None and ("第一次报价" in opener or "不可能接受" in opener)  # never the first offer
     cave = take_turn(persona, state, "价格好说,那我给您再降百分之五。")
     assert "mishandled:first_offer" in cave.events  # conceding at once invites a bigger demand
     state, _ = start(persona, "zh", 2)
