@@ -51,10 +51,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
         parsed = make_url(url)
-        search_path = parsed.query.get("search_path")
-        if search_path:  # e.g. one schema per test run; asyncpg takes it as a server setting
-            parsed = parsed.difference_update_query(["search_path"])
-            kwargs.setdefault("connect_args", {}).setdefault("server_settings", {})["search_path"] = str(search_path)
+        for setting in ("search_path", "application_name"):
+            value = parsed.query.get(setting)
+            if value:  # e.g. one schema per test run, a name per worker; asyncpg takes them as server settings
+                parsed = parsed.difference_update_query([setting])
+                kwargs.setdefault("connect_args", {}).setdefault("server_settings", {})[setting] = str(value)
         kwargs.setdefault("pool_pre_ping", True)
         # enough connections for the chats handled at once, so the pool does not open and close overflow
         # connections (TLS set-up, cold statement cache) under load

@@ -397,19 +397,20 @@ class Engine:
         return [prompt]
 
     async def _start_command(self, turn: Turn, dialog: DialogState | None) -> list[OutboundMessage]:
+        """A deep-link code (team invite, drill) is answered by its handler alone; otherwise the welcome."""
         lang = turn.lang
         out: list[OutboundMessage] = []
         code = turn.event.args.strip().split(" ", 1)[0]
-        if code:
-            prefix = max((p for p in self.start_handlers if code.startswith(p)), key=len, default=None)
-            if prefix is None:
+        prefix = max((p for p in self.start_handlers if code.startswith(p)), key=len, default=None) if code else None
+        if prefix is not None:
+            out += await self.start_handlers[prefix](turn, code)
+        else:
+            if code:
                 out.append(OutboundMessage(self.t(lang, "invite_unknown")))
-            else:
-                out += await self.start_handlers[prefix](turn, code)
-        out.append(OutboundMessage(
-            self.t(lang, "welcome", name=turn.user.name or ""),
-            buttons=[[Button("中文", "l:zh"), Button("English", "l:en")]],
-        ))
+            out.append(OutboundMessage(
+                self.t(lang, "welcome", name=turn.user.name or ""),
+                buttons=[[Button("中文", "l:zh"), Button("English", "l:en")]],
+            ))
         if dialog is not None:
             out += await self._offer_resume(turn, dialog)
         return out

@@ -68,12 +68,18 @@ def run_kb_check(stdout: TextIO) -> int:
     """Print every problem of knowledge/ and scripts_talk/ (exit 1), or a one-line summary (exit 0)."""
     knowledge, talk = default_paths()
     kb, problems = read_knowledge(knowledge, talk)
+    from bot.engine.roleplay.loader import check_roleplay  # the role-play personas and scorecard (#5)
+
+    roleplay, roleplay_problems = check_roleplay(knowledge, kb)
+    problems = [*problems, *roleplay_problems]
     for problem in problems:
         stdout.write(f"{problem}\n")
     if problems:
         stdout.write(f"{len(problems)} problem(s) found\n")
         return 1
     stdout.write(f"ok: {len(kb.entries)} entries in {len(kb.areas)} areas\n")
+    if roleplay is not None:
+        stdout.write(f"ok: {len(roleplay.personas)} role-play personas and the scorecard rubric\n")
     return 0
 
 

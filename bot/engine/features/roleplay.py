@@ -90,7 +90,9 @@ class RoleplayFeature:
         lang = turn.lang
         seed = zlib.crc32(f"{turn.user.id}:{turn.now.isoformat()}:{persona.id}".encode()) & 0x7FFFFFFF
         state, opener = start(persona, lang, seed)
-        await rp.create(turn.user.id, turn.event.chat_id, persona.id, lang, seed, state.to_dict(), drill_id)
+        # joined from a group (a drill's Join button): the practice itself happens in the private chat
+        chat = turn.event.user_id if drill_id is not None else turn.event.chat_id
+        await rp.create(turn.user.id, chat, persona.id, lang, seed, state.to_dict(), drill_id)
         out = [OutboundMessage(render.briefing(self.t, persona, lang),
                                buttons=[[Button(self.t(lang, "rp_hint_button"), "rp:h"),
                                          Button(self.t(lang, "rp_end_button"), "rp:e")]])]
@@ -145,6 +147,8 @@ class RoleplayFeature:
         if live is None:
             return None
         info, persona, state = live
+        if turn.event.chat_id not in (info.chat_id, turn.event.user_id):
+            return None  # the rep chatting in some group is not talking to the simulated customer
         lang = turn.lang
         out: list[OutboundMessage] = []
         if turn.now - info.updated_at > timedelta(minutes=self.engine.config.resume_after_minutes):

@@ -174,8 +174,7 @@ def _no_early_pitch(ctx: _Ctx) -> Result:
 # ----- questioning -----------------------------------------------------------------------------------
 def _enough_questions(ctx: _Ctx) -> Result:
     n = len(ctx.discovery)
-    return n >= ctx.th.min_questions, ctx.last(lambda t: t.discovery) or (ctx.turns[0] if ctx.turns else None), {
-        "n": n, "min": ctx.th.min_questions}
+    return n >= ctx.th.min_questions, ctx.last(lambda t: t.discovery), {"n": n, "min": ctx.th.min_questions}
 
 
 def _mostly_open(ctx: _Ctx) -> Result:
@@ -222,7 +221,7 @@ def _asked(stage: str) -> CheckFn:
         hit = ctx.first(lambda t: t.discovery and t.spin == stage)
         shallower = {"P": "S", "I": "P", "N": "I"}.get(stage, "S")
         anchor = ctx.last(lambda t: t.discovery and t.spin == shallower) or ctx.last(lambda t: t.discovery)
-        return hit is not None, hit or anchor or (ctx.turns[-1] if ctx.turns else None), {}
+        return hit is not None, hit or anchor, {}
     return check
 
 

@@ -1,0 +1,1 @@
+"""Resilience: Telegram faults, kill -9 loops, database connection loss, several workers."""
