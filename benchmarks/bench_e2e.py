@@ -108,7 +108,7 @@ class Driver:
         self.api.push_text(chat_id, text, first_name=f"Rep{chat_id % 1000}", language_code="zh-hans")
         return future
 
-    async def settle(self, quiet: float = 0.3, timeout: float = 30.0) -> None:
+    async def settle(self, quiet: float = 0.3, timeout: float = 30.0) -> None:  # noqa: ASYNC109
         """Wait until every reply is in and nothing more arrives for `quiet` seconds."""
         deadline = time.perf_counter() + timeout
         last = -1
@@ -157,7 +157,7 @@ class BotProcess:
             raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{tail}")
 
 
-async def wait_ready(api: TimedFakeBotApi, bot: BotProcess, timeout: float = 60.0) -> None:
+async def wait_ready(api: TimedFakeBotApi, bot: BotProcess, timeout: float = 60.0) -> None:  # noqa: ASYNC109
     """Ready once the bot long-polls (and, for SalesCoach, has set its menu)."""
     deadline = time.perf_counter() + timeout
     while time.perf_counter() < deadline:
@@ -343,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench_e2e: {args.reps} reps, {args.duration:.0f} s per phase, paced at one message per "
           f"{args.interval:g} s per rep; {os.cpu_count()} CPUs")
     print(note)
-    print("replies per input (calibrated): " + ", ".join(f"{t.split()[0]}={n}" for t, n in counts.items()))
+    print("replies per input (calibrated): " + ", ".join(f"{t[:12]}={n}" for t, n in counts.items()))
     if busy:
         print(busy)
     print()

@@ -7,7 +7,8 @@ a sticker. Each event is measured twice:
 * console — `Runtime.process(event)`: the engine and its one transaction;
 * telegram — what the Telegram adapter adds around it: the update stored in the inbox first, then
   `Runtime.process(event, queue_for_chat=True)` (claim, outbox rows, inbox marked done, one commit), then the
-  sender's database work for the replies (outbox claim, mark sent, release) with a bot that sends nothing.
+  sender's database work for the replies (outbox claim, mark sent, release) with a bot that sends nothing;
+  the sender's part is also shown on its own.
 
 PostgreSQL runs when TEST_DATABASE_URL is set or a server answers on 127.0.0.1:5432.
 Run: `python benchmarks/bench_engine.py [--reps 20] [--rounds 5] [--backends sqlite,postgresql]`.
@@ -89,7 +90,8 @@ async def measure(runtime: Runtime, reps: int, rounds: int) -> dict[str, dict[st
 
     sender = OutboxSender(NullBot(), runtime.sessions)  # type: ignore[arg-type]
     commands = set(runtime.engine.commands)
-    times: dict[str, dict[str, list[float]]] = {"console": defaultdict(list), "telegram": defaultdict(list)}
+    times: dict[str, dict[str, list[float]]] = {
+        "console": defaultdict(list), "telegram": defaultdict(list), "  of which sender": defaultdict(list)}
     update_id = 1
     for round_no in range(rounds + 1):
         for mode in ("console", "telegram"):
@@ -108,8 +110,11 @@ async def measure(runtime: Runtime, reps: int, rounds: int) -> dict[str, dict[st
                             await store.inbox.add_many([(update_id, event.chat_id, payload)])
                             await store.commit()
                         await runtime.process(event, queue_for_chat=True)
+                        flushing = time.perf_counter()
                         await sender.flush_chat(event.chat_id)
                         update_id += 1
+                        if round_no:
+                            times["  of which sender"][kind].append((time.perf_counter() - flushing) * 1000)
                     if round_no:
                         times[mode][kind].append((time.perf_counter() - started) * 1000)
     return times

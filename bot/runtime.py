@@ -95,6 +95,8 @@ class Runtime:
             store = Store(session)
             attempts = MAX_ATTEMPTS
             if event.update_id is not None:
+                if not await store.inbox.is_pending(event.update_id):
+                    return Processed([], [])  # done after all (the commit went through, its answer was lost)
                 attempts = await store.inbox.bump_attempts(event.update_id)
             ids: list[int] = []
             messages: list[OutboundMessage] = []

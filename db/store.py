@@ -332,6 +332,10 @@ class Inbox:
         )
         return earlier is None
 
+    async def is_pending(self, update_id: int) -> bool:
+        status = await self.session.scalar(select(InboxUpdate.status).where(InboxUpdate.update_id == update_id))
+        return status == "pending"
+
     async def is_known(self, update_id: int) -> bool:
         return (await self.session.scalar(
             select(InboxUpdate.update_id).where(InboxUpdate.update_id == update_id)
@@ -395,6 +399,9 @@ class Outbox:
         died mid-send) lets another worker take over.
         """
         now = self.now()
+        if self.session.get_bind().dialect.name == "postgresql":
+            # claims of one chat run one at a time across workers, so "held by another" is never stale
+            await self.session.execute(select(func.pg_advisory_xact_lock(chat_id)))
         held = await self.session.scalar(
             select(OutboxMessage.id).where(
                 OutboxMessage.chat_id == chat_id,

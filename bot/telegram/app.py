@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import logging
 import signal
+from collections.abc import Awaitable
 from typing import Any
 
 from telegram import BotCommand
@@ -42,9 +43,11 @@ def build_application(settings: Settings, runtime: Runtime) -> AnyApplication:
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(True)
     )
-    if settings.send_rate > 0:  # Telegram's flood limits: overall rate here, 20/min in groups by PTB's default
-        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=settings.send_rate, max_retries=3))
-    application = builder.build()
+    # Telegram's flood limits: the overall rate here, 20 a minute in groups by PTB's default
+    application: AnyApplication = (
+        builder.rate_limiter(AIORateLimiter(overall_max_rate=settings.send_rate, max_retries=3)).build()
+        if settings.send_rate > 0 else builder.build()
+    )
     application.bot_data["runtime"] = runtime
     application.bot_data["sender"] = OutboxSender(application.bot, runtime.sessions)
     register(application)
@@ -95,8 +98,8 @@ class BotService:
             except Exception as exc:  # the menu is a convenience; never fail start-up over it
                 log.warning("could not set the command menu: %s", exc)
             if not webhook_url:
-                await self.sender.take_over()  # long polling: this is the only process of this bot
-            await self.sender.flush_all()
+                await self._quietly(self.sender.take_over())  # polling: the only process of this bot
+            await self._quietly(self.sender.flush_all())  # replies a previous run queued but did not send
             tasks = [asyncio.create_task(self.dispatcher.run()), asyncio.create_task(self.reminders.run())]
             site = None
             if webhook_url:
@@ -124,6 +127,14 @@ class BotService:
                 await site.stop()
             await self.application.stop()
         await self.runtime.close()
+
+    @staticmethod
+    async def _quietly(step: Awaitable[None]) -> None:
+        """Start-up housekeeping must not stop the bot when the database blips; the dispatcher retries."""
+        try:
+            await step
+        except Exception:
+            log.exception("start-up step failed; continuing (it is retried while running)")
 
     def stop(self) -> None:
         self._stop.set()

@@ -104,10 +104,8 @@ class Poller:
 
     async def run(self) -> None:
         bot = self.application.bot
-        async with self.dispatcher.runtime.sessions() as session:
-            last = await Store(session).inbox.max_update_id()
-        offset = last + 1 if last is not None else None
         delay = 1.0
+        offset = await self._resume_offset()
         while not self._stopping:
             try:
                 updates = await bot.get_updates(
@@ -143,6 +141,19 @@ class Poller:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 30)
             offset = max(int(p["update_id"]) for p in payloads) + 1
+
+    async def _resume_offset(self) -> int | None:
+        """Continue after the newest stored update; a database outage at start-up is waited out."""
+        delay = 1.0
+        while True:
+            try:
+                async with self.dispatcher.runtime.sessions() as session:
+                    last = await Store(session).inbox.max_update_id()
+                return last + 1 if last is not None else None
+            except Exception:
+                log.exception("cannot read the inbox to resume polling; retrying in %.0fs", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30)
 
     def stop(self) -> None:
         self._stopping = True

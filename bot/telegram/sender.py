@@ -18,6 +18,7 @@ from db.store import OutboxItem, Store
 log = logging.getLogger(__name__)
 
 MAX_SEND_ATTEMPTS = 6
+MAX_FLUSH_ROUNDS = 5
 
 
 class OutboxSender:
@@ -33,27 +34,33 @@ class OutboxSender:
     async def flush_chat(self, chat_id: int) -> None:
         """Send every unsent reply of one chat, in order; one sender per chat across all workers."""
         async with self._lock(chat_id):
-            async with self.sessions() as session:
-                store = Store(session)
-                items = await store.outbox.claim_chat(chat_id, self.token)
-                await store.commit()
-            try:
-                for index, item in enumerate(items):
-                    if index:
-                        await self._renew(chat_id)
-                    if not await self._deliver(item):
-                        break  # keep the order: the rest waits for the next flush
-            finally:
+            for _round in range(MAX_FLUSH_ROUNDS):  # replies queued while we were sending go out too
+                if not await self._flush_claimed(chat_id):
+                    break
+
+    async def _flush_claimed(self, chat_id: int) -> bool:
+        """Claim and send one batch; True when a whole batch went out (look again for newer replies)."""
+        async with self.sessions() as session:
+            store = Store(session)
+            items = await store.outbox.claim_chat(chat_id, self.token)
+            await store.commit()
+        if not items:
+            return False
+        sent_all = False
+        try:
+            for index, item in enumerate(items):
+                more = index + 1 < len(items)
+                if not await self._deliver(item, renew_chat=chat_id if more else None):
+                    break  # keep the order: the rest waits for the next flush
+            else:
+                sent_all = True
+        finally:
+            if not sent_all:  # give the rest back at once rather than when the lease runs out
                 async with self.sessions() as session:
                     store = Store(session)
                     await store.outbox.release(chat_id, self.token)
                     await store.commit()
-
-    async def _renew(self, chat_id: int) -> None:
-        async with self.sessions() as session:
-            store = Store(session)
-            await store.outbox.renew(chat_id, self.token)
-            await store.commit()
+        return sent_all
 
     async def take_over(self) -> None:
         """A sole sender (long polling) clears claims left by a previous process that died mid-send."""
@@ -68,7 +75,7 @@ class OutboxSender:
         for chat_id in chats:
             await self.flush_chat(chat_id)
 
-    async def _deliver(self, item: OutboxItem) -> bool:
+    async def _deliver(self, item: OutboxItem, renew_chat: int | None = None) -> bool:
         """True when the reply went out (or can never go out and is dropped); False to retry later."""
         message = OutboundMessage.from_payload(item.payload)
         edit_id = item.payload.get("edit_message_id")
@@ -97,6 +104,8 @@ class OutboxSender:
         async with self.sessions() as session:
             store = Store(session)
             await store.outbox.mark_sent([item.id])
+            if renew_chat is not None:  # more to send: keep this chat's lease in the same transaction
+                await store.outbox.renew(renew_chat, self.token)
             await store.commit()
         return True
 

@@ -41,7 +41,7 @@ def fail_once(original: Callable[..., Awaitable[Any]], after: bool = False) -> C
     return wrapper
 
 
-async def run_logs(api: FakeBotApi, n: int = 3, timeout: float = 30.0) -> None:
+async def run_logs(api: FakeBotApi, n: int = 3, timeout: float = 30.0) -> None:  # noqa: ASYNC109
     for _ in range(n):
         api.push_text(REP, "/log calls 1")
     await api.wait_until_async(lambda: set(range(1, n + 1)) <= set(log_totals(api, REP)), timeout=timeout)
@@ -82,9 +82,6 @@ async def test_marking_a_reply_sent_fails_and_it_is_not_lost(
     await run_logs(fake_api)
 
 
-@pytest.mark.xfail(strict=True, reason="bug in bot/telegram/inbox.py: Poller.run reads max_update_id once, "
-                   "unguarded; a database error at that moment ends the poller task and BotService.run stops "
-                   "the whole bot (found by test_pg_restart.py)")
 async def test_a_database_error_while_the_poller_starts_does_not_stop_the_bot(
     fake_api: FakeBotApi, settings: Settings, content: Content, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,0 +1,1 @@
+"""Hypothesis-driven fuzzing of the engine and the Telegram adapter."""
