@@ -28,6 +28,8 @@ BUDGET_MS = 1.0
 DATA = (
     REPO / "tests" / "engine" / "data" / "classify_labelled.tsv",
     REPO / "tests" / "engine" / "data" / "classify_heldout.tsv",
+    REPO / "tests" / "engine" / "data" / "classify_field.tsv",
+    REPO / "tests" / "engine" / "data" / "classify_heldout2.tsv",
     REPO.parent / "shared" / "eval" / "classify_sample.tsv",
 )
 

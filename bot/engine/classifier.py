@@ -7,8 +7,10 @@ code): no model download, microseconds per call, and the same answer every time.
 
 How it reads a line: normalise (full-width, Traditional, case), split into sentences, decide per
 sentence whether it asks and how (particles, A-not-A, wh-words, auxiliaries, tags, invitations),
-take the SPIN stage of the deepest discovery question, and judge FAB and the signals on the
-statements.
+take the SPIN stage of the deepest discovery question (acceptance checks, agenda, summaries,
+next-step and close asks are procedure, not discovery), and judge FAB and the signals on the
+statements. A pitch with a tag ("…, right?") is a question that seeks agreement: it gets no SPIN
+stage and its claim is judged like a statement (FAB, feature dump, bluff).
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class QuestionCues(_Strict):
     proposal: list[Cue]
     procedural: list[Cue]
     rep_lead: list[Cue]
+    our_side: list[Cue]
     aux_start: list[Cue]
     subject: list[Cue]
     filler: list[Cue]
@@ -94,6 +97,7 @@ class SpinCues(_Strict):
     positive: list[Cue]
     negation: list[Cue]
     value: list[Cue]
+    meaning: list[Cue]
     consequence: list[Cue]
     problem: list[Cue]
 
@@ -103,6 +107,7 @@ class FabCues(_Strict):
     link: list[Cue]
     benefit: list[Cue]
     customer: list[Cue]
+    frame: list[Cue]
 
 
 class DumpCues(_Strict):
@@ -115,12 +120,17 @@ class SignalCues(_Strict):
     self_intro: list[Cue]
     thanks: list[Cue]
     agenda: list[Cue]
+    agenda_purpose: list[Cue]
+    agenda_time: list[Cue]
     summary: list[Cue]
     next_step: list[Cue]
     next_step_time: list[Cue]
     next_step_verb: list[Cue]
+    next_step_us: list[Cue]
     close_order: list[Cue]
     close_request: list[Cue]
+    close_now: list[Cue]
+    close_habit: list[Cue]
     price: list[Cue]
     pressure: list[Cue]
     off_topic: list[Cue]
@@ -457,9 +467,11 @@ def word_count(text: str) -> int:
 class _QuestionForm:
     question: bool
     closed: bool | None = None
+    tag: bool = False  # closed by a confirmation tag (对吧 / 吧? / …, right?): it seeks agreement
 
 
 _NOT_A_QUESTION = _QuestionForm(False)
+_COPULAS = frozenset({"is", "are", "was", "were"})
 
 
 def _zh_form(s: _Sentence, r: LanguageRules) -> _QuestionForm:
@@ -481,11 +493,15 @@ def _zh_form(s: _Sentence, r: LanguageRules) -> _QuestionForm:
         s.qmark or tag or particle or confirm or open_particle or strong or weak or wh or invite or indirect
     ):
         return _NOT_A_QUESTION
+    if not (s.qmark or tag or particle or confirm) and _timed_agenda(body, r):
+        return _NOT_A_QUESTION  # 今天我想花十五分钟向您请教一下…: announcing the plan of the visit
     if r.has("question.proposal", body) and _proposes(body, r):
         return _QuestionForm(True, True)
     if invite:
         return _QuestionForm(True, False)
-    if tag or particle or confirm or strong or choice:
+    if tag or confirm:
+        return _QuestionForm(True, True, tag=True)
+    if particle or strong or choice:
         return _QuestionForm(True, True)
     if weak and not wh:
         return _QuestionForm(True, True)
@@ -523,7 +539,13 @@ def _en_form(s: _Sentence, r: LanguageRules) -> _QuestionForm:
             elif words[0] in wh_words:
                 relative = index > 0 and words[0] in r.words["question.relative"]
                 pronoun = len(words) > 1 and words[1] in r.words["question.wh_guard"]
-                if not s.qmark and (relative or pronoun):
+                # "what matters most is breakdowns": a wh-clause as the subject of a later "is" (in a
+                # question a subject follows it: "what tools are you using")
+                cleft = any(
+                    w in _COPULAS and (i + 1 == len(words) or words[i + 1] not in subject)
+                    for i, w in enumerate(words[2:], 2)
+                )
+                if not s.qmark and (relative or pronoun or cleft):
                     return _QuestionForm(True, True) if tag else _NOT_A_QUESTION  # "what we offer is…"
                 if not relative:
                     kind, first = "wh", words[0]
@@ -535,7 +557,9 @@ def _en_form(s: _Sentence, r: LanguageRules) -> _QuestionForm:
         return _NOT_A_QUESTION
     if kind == "invite":
         return _QuestionForm(True, False)
-    if kind == "proposal" or tag:
+    if tag:
+        return _QuestionForm(True, True, tag=True)
+    if kind == "proposal":
         return _QuestionForm(True, True)
     if kind == "wh":
         return _QuestionForm(True, first == "which" and r.has("question.choice", body))
@@ -547,25 +571,76 @@ def _proposes(text: str, r: LanguageRules) -> bool:
 
 
 def _next_step(text: str, r: LanguageRules) -> bool:
+    """A demo, trial or visit; or a future time, a meeting verb and our side proposing it."""
     return r.has("signals.next_step", text) or (
-        r.has("signals.next_step_time", text) and r.has("signals.next_step_verb", text)
+        r.has("signals.next_step_time", text)
+        and r.has("signals.next_step_verb", text)
+        and r.has("signals.next_step_us", text)
     )
+
+
+def _timed_agenda(text: str, r: LanguageRules) -> bool:
+    """The purpose of the visit together with the time it takes (了解…需求, 就十分钟 / twenty minutes)."""
+    return r.has("signals.agenda_purpose", text) and r.has("signals.agenda_time", text)
+
+
+def _agenda(text: str, r: LanguageRules) -> bool:
+    return r.has("signals.agenda", text) or _timed_agenda(text, r)
+
+
+def _close_question(s: _Sentence, form: _QuestionForm, r: LanguageRules) -> bool:
+    """Asking for the order: a yes/no ask, or an open one about our deal now (我们什么时候可以签?).
+
+    A question about the customer's habits (你们一般什么时候下单? / How does your purchase order
+    process work?) is discovery, not a close.
+    """
+    return (
+        r.has("signals.close_order", s.low)
+        and not r.has("signals.close_habit", s.low)
+        and (bool(form.closed) or r.has("signals.close_now", s.low))
+    )
+
+
+def _claim(body: str, r: LanguageRules) -> bool:
+    """A tagged pitch (…, right? / …,对吧?): a FAB, a feature dump, a bluff, or a statement about our
+    side that does not speak of the customer (我们的价格是最低的 / We have 200 engineers in China)."""
+    return (
+        _fab(body, r)
+        or _dump(body, r)
+        or r.has("signals.bluff", body)
+        or (r.has("question.our_side", body) and not r.has("fab.customer", body))
+    )
+
+
+def _untagged(text: str, r: LanguageRules) -> str:
+    """The sentence without its confirmation tag ("…, right" / "…,对吧" / "…吧")."""
+    body = _ZH_SOFT_END.sub("", text) if r.lang == "zh" else text
+    for key in ("question.tag", "question.confirm_particle"):
+        pattern = r.patterns[key]
+        if pattern is not None:
+            body = pattern.sub("", body)
+    return body.rstrip(" ,;:—–-")
 
 
 # --------------------------------------------------------------------------------------------------
 # SPIN
 
 
-def _procedural(s: _Sentence, r: LanguageRules) -> bool:
-    """Acceptance checks, next-step and closing asks, summaries and small talk are no discovery questions."""
+def _procedural(s: _Sentence, form: _QuestionForm, r: LanguageRules, summary_turn: bool) -> bool:
+    """Acceptance checks, next-step and closing asks, summaries and small talk are no discovery questions.
+
+    In a turn that summarises, a tagged confirmation ("Let me make sure I understood. X, right?")
+    checks the summary.
+    """
     last = _en_clause(_segments(s.low)[-1], r) if r.lang == "en" and _segments(s.low) else s.low
     return (
         r.has("question.procedural", last)
         or r.has("question.procedural", s.low)
         or _next_step(s.low, r)
-        or r.has("signals.close_order", s.low)
-        or r.has("signals.agenda", s.low)
+        or _close_question(s, form, r)
+        or _agenda(s.low, r)
         or r.has("signals.summary", s.low)
+        or (summary_turn and form.tag)
         or r.has("signals.off_topic", s.low)
     )
 
@@ -582,12 +657,28 @@ def _positive_conditional(text: str, r: LanguageRules) -> bool:
     return False
 
 
+def _hoped_for_meaning(text: str, r: LanguageRules) -> bool:
+    """如果全国的销售都按一套流程做,对您意味着什么? / If testing took half the time, what would that
+    mean for your team?: the meaning of a hypothetical state that names no failure is its value (N);
+    the meaning of a hypothetical failure (如果系统半夜死机…) is a consequence (I)."""
+    pattern = r.patterns["spin.conditional"]
+    if pattern is None or not r.has("spin.meaning", text):
+        return False
+    for m in pattern.finditer(text):
+        clause = re.split(r"[,;:?!。]", text[m.start() :], maxsplit=1)[0]
+        clause = r.patterns["spin.meaning"].sub(" ", clause) if r.patterns["spin.meaning"] else clause
+        failing = r.has("spin.problem", clause) and not r.has("spin.positive", clause)
+        if not (r.has("spin.negation", clause) or failing):
+            return True
+    return False
+
+
 def _spin(s: _Sentence, r: LanguageRules) -> Spin:
     segments = _segments(s.low)
     while len(segments) > 1 and r.has("question.rep_lead", segments[0]):
         segments = segments[1:]  # "我们的设备能省一半时间, 您现在…?" is judged on the asking part
     core = ", ".join(segments)
-    if _positive_conditional(core, r) or r.has("spin.value", core):
+    if _positive_conditional(core, r) or r.has("spin.value", core) or _hoped_for_meaning(core, r):
         return "N"
     if r.has("spin.consequence", core):
         return "I"
@@ -609,7 +700,13 @@ def _deepest(stages: list[Spin]) -> Spin | None:
 
 
 def _fab(text: str, r: LanguageRules) -> bool:
-    return (
+    """Feature linked to a customer benefit, or the FAB frame itself (…意味着…给您带来的真正利益是…).
+
+    A guaranteed outcome (保证让你们业绩翻倍 / will definitely cut…) is a bluff, not a benefit.
+    """
+    if r.has("signals.bluff", text):
+        return False
+    return r.has("fab.frame", text) or (
         r.has("fab.feature", text)
         and r.has("fab.benefit", text)
         and (r.has("fab.link", text) or r.has("fab.customer", text))
@@ -646,19 +743,36 @@ def classify(text: str, lexicon: Lexicon | None = None) -> Classification:
     analysis, lang, normal = _analyse(text, lexicon)
     r = analysis.rules
     low = normal.lower()
-    questions = [s for s, f in zip(analysis.sentences, analysis.forms, strict=True) if f.question]
+    pairs = list(zip(analysis.sentences, analysis.forms, strict=True))
+    questions = [(s, f) for s, f in pairs if f.question]
     last_form = next((f for f in reversed(analysis.forms) if f.question), None)
-    # several questions in one turn: credit the deepest stage reached
-    spin = _deepest([_spin(s, r) for s in questions if not _procedural(s, r)])
+    statements = [s.low for s, f in pairs if not f.question]
+    summary_turn = r.has("signals.summary", low)
+    # "您下周三有空吗?我想带技术同事过来。": the time is asked in one sentence, the visit proposed in the next
+    next_step_turn = any(_next_step(s.low, r) for s, _ in pairs) or _next_step(low, r)
 
-    statements = [s.low for s, f in zip(analysis.sentences, analysis.forms, strict=True) if not f.question]
-    for s in questions:  # "这款…意味着…, 您看对您有帮助吗?" — the leading part may still be a FAB
-        lead = ", ".join(_segments(s.low)[:-1])
+    discovery: list[_Sentence] = []
+    rep_claims: list[str] = []  # what the rep asserts inside questions (bluffing is judged on it)
+    for s, f in questions:
+        body = _untagged(s.low, r) if f.tag else ""
+        if body and _claim(body, r):
+            statements.append(body)  # a pitch with a tag ("…, right?") seeks agreement, not facts
+            continue
+        segments = _segments(s.low)
+        lead = ", ".join(segments[:-1])
         if lead and r.has("fab.link", lead):
-            statements.append(lead)
+            statements.append(lead)  # "这款…意味着…, 您看对您有帮助吗?" — the leading part may be a FAB
+        elif lead and r.has("question.rep_lead", segments[0]):
+            rep_claims.append(lead)
+        if not _procedural(s, f, r, summary_turn) and not (
+            next_step_turn and r.has("signals.next_step_time", s.low)
+        ):
+            discovery.append(s)
+    # several questions in one turn: credit the deepest stage reached
+    spin = _deepest([_spin(s, r) for s in discovery])
     fab = any(_fab(t, r) for t in statements)
 
-    close_ask = any(r.has("signals.close_order", s.low) for s in questions) or any(
+    close_ask = any(_close_question(s, f, r) for s, f in questions) or any(
         r.has("signals.close_order", t) and r.has("signals.close_request", t) for t in statements
     )
     return Classification(
@@ -671,9 +785,9 @@ def classify(text: str, lexicon: Lexicon | None = None) -> Classification:
         greeting=r.has("signals.greeting", low),
         self_intro=r.has("signals.self_intro", low),
         thanks=r.has("signals.thanks", low),
-        agenda=r.has("signals.agenda", low),
+        agenda=_agenda(low, r),
         summary=r.has("signals.summary", low),
-        next_step_ask=any(_next_step(s.low, r) for s in analysis.sentences),
+        next_step_ask=next_step_turn,
         close_ask=close_ask,
         price_talk=r.has("signals.price", low),
         feature_dump=any(_dump(t, r) for t in statements),
@@ -681,7 +795,7 @@ def classify(text: str, lexicon: Lexicon | None = None) -> Classification:
         off_topic=r.has("signals.off_topic", low),
         commitment_language=r.has("signals.commitment", low),
         empathy=r.has("signals.empathy", low),
-        bluff_risk=r.has("signals.bluff", low),
+        bluff_risk=any(r.has("signals.bluff", t) for t in (*statements, *rep_claims)),
         customer_focus=r.has("signals.customer", low),
         word_count=word_count(text),
     )

@@ -1,8 +1,10 @@
 """The rep-utterance classifier: accuracy on labelled sets, rewrites, robustness, cue-file validation, CLI.
 
-Accuracy is measured on three sets: our own labelled set (written before the rules were tuned),
-a held-out set written after tuning ended (the honest figure), and the public sample beside the
-repo. Figures are printed (visible with -s) and repeated in the terminal summary.
+Accuracy is measured on our own labelled set (written before the rules were tuned), the field set
+(misreadings reported from use plus variations of the same families, written before the rules were
+changed for them), two held-out sets written after tuning ended (the honest figures; the first one
+lost its blindness when five of its misses were reported from the field and fixed), and the public
+sample beside the repo. Figures are printed (visible with -s) and repeated in the terminal summary.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from bot.text.normalize import to_simplified
 DATA = Path(__file__).resolve().parent / "data"
 LABELLED = DATA / "classify_labelled.tsv"
 HELDOUT = DATA / "classify_heldout.tsv"
+FIELD = DATA / "classify_field.tsv"
+HELDOUT2 = DATA / "classify_heldout2.tsv"
 SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "classify_sample.tsv"
 FIELDS = ("question", "closed", "spin", "fab")
 LABELLED_SIGNALS = tuple(s for s in SIGNALS if s != "customer_focus")
@@ -182,6 +186,37 @@ def test_accuracy_on_own_labelled_set(report: Callable[[str], None]) -> None:
         assert result.rate(signal) >= 0.9, f"{signal}\n{detail}"
 
 
+def test_field_set_covers_the_reported_families() -> None:
+    cases = read_cases(FIELD)
+    assert len(cases) >= 100
+    by_lang = {lang: [c for c in cases if c.lang == lang] for lang in ("zh", "en")}
+    assert all(len(v) >= 40 for v in by_lang.values()), {k: len(v) for k, v in by_lang.items()}
+    for lang, group in by_lang.items():
+        for signal in (
+            "agenda",
+            "next_step_ask",
+            "close_ask",
+            "summary",
+            "bluff_risk",
+            "pressure",
+            "feature_dump",
+        ):
+            assert sum(1 for c in group if c.signals and signal in c.signals) >= 2, (lang, signal)
+        tagged_pitches = [c for c in group if c.expected["closed"] == "y" and c.expected["fab"] == "y"]
+        assert len(tagged_pitches) >= 2, lang
+        for spin in "PIN":
+            assert sum(1 for c in group if c.expected["spin"] == spin) >= 3, (lang, spin)
+
+
+def test_accuracy_on_field_set(report: Callable[[str], None]) -> None:
+    result = score("field set", read_cases(FIELD))
+    report(result.line((*FIELDS, "lang")))
+    report(result.line(LABELLED_SIGNALS).replace("classifier field set", "  signals"))
+    detail = "\n".join(result.misses)
+    for key in (*FIELDS, "lang", *LABELLED_SIGNALS):
+        assert result.rate(key) >= 0.9, f"{key}\n{detail}"
+
+
 @pytest.mark.skipif(not HELDOUT.is_file(), reason="held-out set not written yet")
 def test_accuracy_on_heldout_set(report: Callable[[str], None]) -> None:
     result = score("held-out set", read_cases(HELDOUT))
@@ -191,6 +226,18 @@ def test_accuracy_on_heldout_set(report: Callable[[str], None]) -> None:
     if result.misses:
         report("  held-out misses:\n    " + "\n    ".join(result.misses))
     for key in FIELDS:
+        assert result.rate(key) >= 0.8, f"{key}\n{detail}"
+
+
+@pytest.mark.skipif(not HELDOUT2.is_file(), reason="second held-out set not written yet")
+def test_accuracy_on_second_heldout_set(report: Callable[[str], None]) -> None:
+    result = score("held-out set 2", read_cases(HELDOUT2))
+    report(result.line((*FIELDS, "lang")))
+    report(result.line(LABELLED_SIGNALS).replace("classifier held-out set 2", "  signals"))
+    detail = "\n".join(result.misses)
+    if result.misses:
+        report("  held-out 2 misses:\n    " + "\n    ".join(result.misses))
+    for key in (*FIELDS, "lang"):
         assert result.rate(key) >= 0.8, f"{key}\n{detail}"
 
 
@@ -269,6 +316,98 @@ def test_a_line_can_carry_a_fab_and_a_question() -> None:
     assert c.fab and c.question and c.closed is False and c.spin == "S"
 
 
+@pytest.mark.parametrize(
+    ("claim", "tag"),
+    [
+        ("Our scope has 200MHz bandwidth, which will save you time", ", right?"),
+        ("我们的示波器带宽高达200MHz,能帮您提高效率", ",对吧?"),
+        ("Our product is the best on the market", ", wouldn't you agree?"),
+        ("我们的软件是市场上功能最全的", ",您说是不是?"),
+        ("這款儀器很輕,您的工程師帶到現場會方便很多", ",是吧?"),
+    ],
+)
+def test_a_pitch_with_a_tag_is_still_a_pitch(claim: str, tag: str) -> None:
+    """A tag asks for agreement, not for facts: no SPIN stage, no rewrite, and the pitch is judged as if stated."""
+    stated, tagged = classify(claim + ("。" if tag.startswith(",") else ".")), classify(claim + tag)
+    assert tagged.question and tagged.closed and tagged.spin is None
+    assert (tagged.fab, tagged.feature_dump) == (stated.fab, stated.feature_dump)
+    assert stated.fab or stated.feature_dump
+    assert rewrite_closed(claim + tag) is None
+
+
+@pytest.mark.parametrize(
+    ("promise", "question"),
+    [
+        ("我们的课程保证让你们业绩翻倍。", "你们现在的培训供应商保证效果吗?"),
+        (
+            "We guarantee your uptime will never drop below 99.9%.",
+            "Is uptime guaranteed in your current contract?",
+        ),
+        ("用了这套系统,一定能让投诉减少一半。", "这套系统一定能让投诉减少吗?"),
+    ],
+)
+def test_promising_outcomes_is_bluffing_asking_about_them_is_not(promise: str, question: str) -> None:
+    assert classify(promise).bluff_risk and not classify(promise).fab
+    asked = classify(question)
+    assert asked.question and not asked.bluff_risk
+
+
+@pytest.mark.parametrize(
+    ("hoped_for", "feared"),
+    [
+        ("如果全国的销售都按一套流程做,对您意味着什么?", "如果系统半夜死机,对您的值班人员意味着什么?"),
+        (
+            "If every salesperson followed one process, what would that mean for you?",
+            "If the scanner goes down during peak hours, what would that mean for your team?",
+        ),
+    ],
+)
+def test_the_meaning_of_a_hypothetical_depends_on_what_it_names(hoped_for: str, feared: str) -> None:
+    assert classify(hoped_for).spin == "N"
+    assert classify(feared).spin == "I"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "下周三我带方案过来,请您约生产副总一起谈一谈,可以吗?",
+        "Could our GM fly over and meet you next month to discuss the rollout?",
+        "Would you like to buy our new model today?",
+        "您今天要不要先订两台?",
+        "Does that work?",
+        "这样安排您觉得行不行?",
+        "我确认一下,您最关心的是交期和售后响应,对吗?",
+        "Let me make sure I understood. The real issue is the downtime on night shifts, right?",
+    ],
+)
+def test_procedural_questions_get_no_spin_stage_and_no_rewrite(text: str) -> None:
+    c = classify(text)
+    assert c.question and c.closed and c.spin is None
+    assert rewrite_closed(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "你们每个月的订单量大概有多少?",
+        "对大客户的成交和新人成长有什么影响?",
+        "How does your purchase order process work today?",
+    ],
+)
+def test_order_words_in_a_discovery_question_are_no_close(text: str) -> None:
+    c = classify(text)
+    assert not c.close_ask and c.spin is not None
+
+
+def test_any_problems_question_is_closed_and_opens_up() -> None:
+    """Decision: 有什么…吗 asks "are there any …?" — a yes/no question, so it is closed and gets a rewrite."""
+    c = classify("现在的测试效率有什么问题吗?")
+    assert c.question and c.closed and c.spin == "P"
+    rewrite = rewrite_closed("现在的测试效率有什么问题吗?")
+    assert rewrite is not None and "哪些" in rewrite and classify(rewrite).closed is False
+    assert classify("现在的测试效率有什么问题?").closed is False
+
+
 # --------------------------------------------------------------------------------------------------
 # Rewrites
 
@@ -286,7 +425,7 @@ def test_rewrites_of_the_brief() -> None:
 
 def test_every_closed_discovery_question_gets_an_open_rewrite() -> None:
     offered = 0
-    for case in read_cases(LABELLED):
+    for case in read_cases(LABELLED) + read_cases(FIELD):
         c = classify(case.text)
         rewrite = rewrite_closed(case.text)
         if not (c.question and c.closed and c.spin):
