@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -70,8 +71,6 @@ class OutboundMessage:
         if self.edit:
             payload["edit"] = True
         if self.attachment is not None:
-            import base64
-
             payload["attachment"] = {
                 "kind": self.attachment.kind,
                 "filename": self.attachment.filename,
@@ -81,8 +80,6 @@ class OutboundMessage:
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> OutboundMessage:
-        import base64
-
         att = payload.get("attachment")
         return cls(
             text=str(payload.get("text", "")),

@@ -223,7 +223,7 @@ class FlowRunner:
 
     def back(self, flow: Flow, state: DialogState, lang: str, customers: list[CustomerInfo]) -> FlowOutcome:
         stack: list[str] = state.meta.setdefault("stack", [])
-        if state.phase in ("review", "edit") and state.phase == "edit":
+        if state.phase == "edit":
             state.phase = "review"
             return FlowOutcome([self.review(flow, state, lang)])
         if not stack:
