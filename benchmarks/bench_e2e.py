@@ -12,8 +12,9 @@ the last message of its reply is stored by the fake. Two phases per bot:
   latency a rep feels at a busy but realistic load.
 
 Goal: ratio ≥ 0.8 and p99 < 100 ms. The fake answers instantly and enforces no flood limits, so
-SalesCoach runs with SALESCOACH_SEND_RATE=0 (no client-side limiter) unless `--send-rate` says otherwise:
-the figure is the bot's own cost, not Telegram's 30 messages/s.
+SalesCoach runs with SALESCOACH_SEND_RATE=0 and SALESCOACH_CHAT_SEND_RATE=0 (no client-side limiters, as
+the echo bot) unless `--send-rate` / `--chat-send-rate` say otherwise: the figure is the bot's own cost,
+not Telegram's 30 messages/s overall and 1/s per chat.
 Run: `python benchmarks/bench_e2e.py [--reps 60] [--duration 10] [--backends sqlite,postgresql]`.
 """
 
@@ -129,6 +130,11 @@ class PhaseResult:
     lost: int
     seconds: float
     latencies_ms: list[float]
+    cpu_seconds: float | None = None  # the bot process's CPU time during the phase (Linux)
+
+    @property
+    def cpu_ms_per_message(self) -> float | None:
+        return self.cpu_seconds * 1000 / self.answered if self.cpu_seconds is not None and self.answered else None
 
     @property
     def throughput(self) -> float:
@@ -150,6 +156,14 @@ class BotProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU time of the bot so far, from /proc (None elsewhere)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def check_alive(self) -> None:
         if self.proc.poll() is not None:
@@ -257,7 +271,7 @@ async def run_bot(name: str, backend: str | None, args: argparse.Namespace, mix:
             profile = ["-m", "cProfile", "-o", str(args.profile)] if args.profile else []
             argv = [sys.executable, *profile, "-m", "bot.cli", "run"]
             env = api.env(DATABASE_URL=url, SALESCOACH_LOG_LEVEL="WARNING",
-                          SALESCOACH_SEND_RATE=str(args.send_rate))
+                          SALESCOACH_SEND_RATE=str(args.send_rate), SALESCOACH_CHAT_SEND_RATE=str(args.chat_send_rate))
         bot = BotProcess(label, argv, env, log)
         try:
             await wait_ready(api, bot)
@@ -269,9 +283,14 @@ async def run_bot(name: str, backend: str | None, args: argparse.Namespace, mix:
             for chat in chats:  # first contact (user rows, connections) is not what we measure
                 driver.send(chat, mix[0])
             await driver.settle()
+            cpu = bot.cpu_seconds()
             results = [await saturated(driver, label, chats, mix, args.duration)]
+            results[-1].cpu_seconds = _used(cpu, bot.cpu_seconds())
             await driver.settle()
+            cpu = bot.cpu_seconds()
             results.append(await paced(driver, label, chats, mix, args.duration, args.interval, args.seed))
+            await driver.settle(quiet=0.05)
+            results[-1].cpu_seconds = _used(cpu, bot.cpu_seconds())
             await driver.settle()
             bot.check_alive()
             problems = [line for line in log.read_text(errors="replace").splitlines()
@@ -287,13 +306,18 @@ async def run_bot(name: str, backend: str | None, args: argparse.Namespace, mix:
             api.stop()
 
 
+def _used(before: float | None, after: float | None) -> float | None:
+    return after - before if before is not None and after is not None else None
+
+
 def report(results: list[PhaseResult]) -> None:
     rows = []
     for r in results:
         lat = r.latencies_ms
+        cpu = r.cpu_ms_per_message
         rows.append([r.bot, r.phase, r.answered, r.lost, r.throughput, percentile(lat, 0.5), percentile(lat, 0.99),
-                     max(lat) if lat else 0.0])
-    print(table(["bot", "phase", "answered", "lost", "msg/s", "p50 ms", "p99 ms", "max ms"], rows))
+                     max(lat) if lat else 0.0, "-" if cpu is None else cpu])
+    print(table(["bot", "phase", "answered", "lost", "msg/s", "p50 ms", "p99 ms", "max ms", "CPU ms/msg"], rows))
     echo = next((r for r in results if r.bot == "echo" and r.phase == "saturated"), None)
     print()
     for r in results:
@@ -319,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="sqlite, postgresql or both, comma-separated (default: PostgreSQL too when it answers)")
     parser.add_argument("--send-rate", type=float, default=0,
                         help="SALESCOACH_SEND_RATE for the bot (messages/s; 0 = no limiter, the default here)")
+    parser.add_argument("--chat-send-rate", type=float, default=0,
+                        help="SALESCOACH_CHAT_SEND_RATE for the bot (messages/s per chat; 0 = off, the default here)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", type=Path, default=None,
                         help="write a cProfile of the SalesCoach process to this file (view with pstats)")

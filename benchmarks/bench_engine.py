@@ -6,9 +6,10 @@ a sticker. Each event is measured twice:
 
 * console — `Runtime.process(event)`: the engine and its one transaction;
 * telegram — what the Telegram adapter adds around it: the update stored in the inbox first, then
-  `Runtime.process(event, queue_for_chat=True)` (claim, outbox rows, inbox marked done, one commit), then the
-  sender's database work for the replies (outbox claim, mark sent, release) with a bot that sends nothing;
-  the sender's part is also shown on its own.
+  `Runtime.process(event, queue_for_chat=True, sender_token=…)` (inbox row taken, outbox rows written and
+  claimed for the sender, one commit), then the sender's database work for the replies (marking them sent
+  and looking for more) with a bot that sends nothing; the sender's part is also shown on its own.
+  One event at a time, so the sender's group commit never groups anything here (its window is off).
 
 PostgreSQL runs when TEST_DATABASE_URL is set or a server answers on 127.0.0.1:5432.
 Run: `python benchmarks/bench_engine.py [--reps 20] [--rounds 5] [--backends sqlite,postgresql]`.
@@ -88,7 +89,7 @@ async def measure(runtime: Runtime, reps: int, rounds: int) -> dict[str, dict[st
     """{mode: {kind: [ms, ...]}}; the first round warms caches and is not counted."""
     from bot.telegram.sender import OutboxSender
 
-    sender = OutboxSender(NullBot(), runtime.sessions)  # type: ignore[arg-type]
+    sender = OutboxSender(NullBot(), runtime.sessions, settle_window=0)  # type: ignore[arg-type]
     commands = set(runtime.engine.commands)
     times: dict[str, dict[str, list[float]]] = {
         "console": defaultdict(list), "telegram": defaultdict(list), "  of which sender": defaultdict(list)}
@@ -109,9 +110,10 @@ async def measure(runtime: Runtime, reps: int, rounds: int) -> dict[str, dict[st
                             store = Store(session)
                             await store.inbox.add_many([(update_id, event.chat_id, payload)])
                             await store.commit()
-                        await runtime.process(event, queue_for_chat=True)
+                        processed = await runtime.process(event, queue_for_chat=True, sender_token=sender.token)
                         flushing = time.perf_counter()
-                        await sender.flush_chat(event.chat_id)
+                        await sender.deliver(event.chat_id, processed.to_send)
+                        await sender.wait_idle()
                         update_id += 1
                         if round_no:
                             times["  of which sender"][kind].append((time.perf_counter() - flushing) * 1000)

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", validation_alias="SALESCOACH_LOG_LEVEL")
     # Telegram allows about 30 messages/s overall; 0 turns the client-side limiter off (local Bot API, benchmarks)
     send_rate: float = Field(default=30.0, ge=0, le=1000, validation_alias="SALESCOACH_SEND_RATE")
+    # and about one message a second in one chat, short bursts allowed; 0 turns this limiter off
+    chat_send_rate: float = Field(default=1.0, ge=0, le=1000, validation_alias="SALESCOACH_CHAT_SEND_RATE")
 
     @field_validator("log_level")
     @classmethod
@@ -103,6 +105,7 @@ _ENV_NAMES = {
     "resume_after_minutes": "SALESCOACH_RESUME_AFTER_MINUTES",
     "log_level": "SALESCOACH_LOG_LEVEL",
     "send_rate": "SALESCOACH_SEND_RATE",
+    "chat_send_rate": "SALESCOACH_CHAT_SEND_RATE",
     "webhook_listen": "SALESCOACH_WEBHOOK_LISTEN",
 }
 

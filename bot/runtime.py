@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -19,7 +19,7 @@ from bot.engine.core import Engine, EngineConfig
 from bot.engine.events import InboundEvent, OutboundMessage
 from bot.engine.features import install_all
 from db.session import create_engine, make_sessionmaker, upgrade_async
-from db.store import Store
+from db.store import OutboxItem, Store
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +28,11 @@ MAX_ATTEMPTS = 3
 
 @dataclass
 class Processed:
-    """The replies of one event, and their outbox ids when they were queued for Telegram."""
+    """The replies of one event; for Telegram also the outbox rows claimed for sending."""
 
     messages: list[OutboundMessage]
-    outbox_ids: list[int]
     duplicate: bool = False
+    to_send: list[OutboxItem] = field(default_factory=list)
 
 
 class Runtime:
@@ -61,52 +61,55 @@ class Runtime:
     async def close(self) -> None:
         await self.db.dispose()
 
-    async def process(self, event: InboundEvent, *, queue_for_chat: bool = False) -> Processed:
+    async def process(self, event: InboundEvent, *, queue_for_chat: bool = False,
+                      sender_token: str | None = None) -> Processed:
         """Handle one event in one transaction.
 
         With `queue_for_chat` (Telegram), the event must be in the inbox: it is skipped when already
-        done (redelivery), marked done in the same transaction, and the replies go to the outbox.
+        done (redelivery) or not yet its turn, marked done in the same transaction, and the replies go
+        to the outbox; with a `sender_token` they are also claimed for that sender (`Processed.to_send`).
         """
         async with self.sessions() as session:
             store = Store(session, self.engine.clock)
             try:
-                if queue_for_chat and event.update_id is not None and not await store.inbox.claim(event.update_id):
+                if queue_for_chat and event.update_id is not None and not await store.inbox.take(event.update_id):
                     await store.rollback()
-                    return Processed([], [], duplicate=True)
+                    return Processed([], duplicate=True)
                 messages = await self.engine.handle(store, event)
-                ids: list[int] = []
+                processed = Processed(messages)
                 if queue_for_chat:
+                    payloads = []
                     for message in messages:
                         payload = message.to_payload()
                         if message.edit and event.message_id is not None:
                             payload["edit_message_id"] = event.message_id
-                        ids.append(await store.outbox.add(event.chat_id, event.update_id, payload))
-                    if event.update_id is not None:
-                        await store.inbox.mark(event.update_id, "done")
+                        payloads.append(payload)
+                    processed.to_send = await store.outbox.queue(event.chat_id, event.update_id, payloads,
+                                                                 sender_token)
                 await store.commit()
-                return Processed(messages, ids)
+                return processed
             except Exception:
                 await store.rollback()
                 raise
 
-    async def record_failure(self, event: InboundEvent, error_text: str) -> Processed:
+    async def record_failure(self, event: InboundEvent, error_text: str, sender_token: str | None = None) -> Processed:
         """After a handler error: count the attempt; on the last one give up with a ⚠️ reply queued."""
         async with self.sessions() as session:
             store = Store(session)
             attempts = MAX_ATTEMPTS
             if event.update_id is not None:
                 if not await store.inbox.is_pending(event.update_id):
-                    return Processed([], [])  # done after all (the commit went through, its answer was lost)
+                    return Processed([])  # done after all (the commit went through, its answer was lost)
                 attempts = await store.inbox.bump_attempts(event.update_id)
-            ids: list[int] = []
-            messages: list[OutboundMessage] = []
+            processed = Processed([])
             if attempts >= MAX_ATTEMPTS:
                 if event.update_id is not None:
                     await store.inbox.mark(event.update_id, "failed")
-                messages = [OutboundMessage(error_text)]
-                ids = [await store.outbox.add(event.chat_id, event.update_id, messages[0].to_payload())]
+                processed.messages = [OutboundMessage(error_text)]
+                processed.to_send = await store.outbox.queue(
+                    event.chat_id, event.update_id, [processed.messages[0].to_payload()], sender_token)
             await store.commit()
-            return Processed(messages, ids)
+            return processed
 
     def error_text(self, language_code: str | None) -> str:
         from bot.engine.i18n import pick_language

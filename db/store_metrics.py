@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, select
+from sqlalchemy import Select, and_, bindparam, case, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
@@ -22,6 +22,40 @@ from db.store import utcnow
 
 TEAM_ROLES = ("rep", "anonymous")
 """Whose activity counts for a team: its reps, and the placeholder keeping forgotten reps' counts."""
+
+_ev = ActivityEvent.__table__
+_cu = Customer.__table__
+
+
+def _health_stmt(owner_filter: ColumnElement[bool], start: Any, end: Any, cut: Any) -> Select[Any]:
+    """Customers, covered in [start, end) and orphans (no contact since `cut`) per owner."""
+    covered = exists().where(_ev.c.customer_id == _cu.c.id, _ev.c.occurred_at >= start, _ev.c.occurred_at < end)
+    recent = exists().where(_ev.c.customer_id == _cu.c.id, _ev.c.occurred_at >= cut)
+    return (select(_cu.c.owner_id, func.count(_cu.c.id),
+                   func.sum(case((covered, 1), else_=0)),
+                   func.sum(case((and_(_cu.c.created_at < cut, ~recent), 1), else_=0)))
+            .where(owner_filter).group_by(_cu.c.owner_id))
+
+
+def _in_range(start: str, end: str) -> ColumnElement[bool]:
+    return and_(_ev.c.occurred_at >= bindparam(start), _ev.c.occurred_at < bindparam(end))
+
+
+# The rep's own views (/week, /log) run these on every use: built once, as Core statements over the tables.
+_USER_SUMS = (select(_ev.c.kind, func.sum(_ev.c.amount))
+              .where(_ev.c.user_id == bindparam("user_id"), _in_range("start", "end"))
+              .group_by(_ev.c.kind))
+_USER_SUMS_PAIR = (
+    select(_ev.c.kind,
+           func.count(case((_in_range("start_a", "end_a"), 1))),
+           func.sum(case((_in_range("start_a", "end_a"), _ev.c.amount), else_=0)),
+           func.count(case((_in_range("start_b", "end_b"), 1))),
+           func.sum(case((_in_range("start_b", "end_b"), _ev.c.amount), else_=0)))
+    .where(_ev.c.user_id == bindparam("user_id"), _in_range("low", "high"))
+    .group_by(_ev.c.kind)
+)
+_USER_HEALTH = _health_stmt(_cu.c.owner_id == bindparam("owner_id"), bindparam("start"), bindparam("end"),
+                            bindparam("cut"))
 
 
 @dataclass(frozen=True)
@@ -109,7 +143,24 @@ class Metrics:
         return await self.sums(ActivityEvent.user_id.in_(self._team_users(team_id)), start, end, kinds)
 
     async def user_sums(self, user_id: int, start: datetime, end: datetime) -> dict[str, int]:
-        return (await self.sums(ActivityEvent.user_id == user_id, start, end)).get(user_id, {})
+        rows = await self.session.execute(_USER_SUMS, {"user_id": user_id, "start": start, "end": end})
+        return {str(kind): int(total or 0) for kind, total in rows}
+
+    async def user_sums_pair(self, user_id: int, a: tuple[datetime, datetime],
+                             b: tuple[datetime, datetime]) -> tuple[dict[str, int], dict[str, int]]:
+        """`user_sums` of two ranges [start, end) (e.g. this week and last) in one query."""
+        rows = await self.session.execute(_USER_SUMS_PAIR, {
+            "user_id": user_id, "start_a": a[0], "end_a": a[1], "start_b": b[0], "end_b": b[1],
+            "low": min(a[0], b[0]), "high": max(a[1], b[1]),
+        })
+        sums_a: dict[str, int] = {}
+        sums_b: dict[str, int] = {}
+        for kind, n_a, total_a, n_b, total_b in rows:
+            if n_a:
+                sums_a[str(kind)] = int(total_a or 0)
+            if n_b:
+                sums_b[str(kind)] = int(total_b or 0)
+        return sums_a, sums_b
 
     async def weekly(self, user_filter: ColumnElement[bool], bounds: Sequence[datetime],
                      kind: str | None = None) -> dict[int, dict[str, list[int]]]:
@@ -143,13 +194,7 @@ class Metrics:
     async def health(self, owner_filter: ColumnElement[bool], start: datetime, end: datetime,
                      cut: datetime) -> dict[int, CustomerHealth]:
         """{owner id: customers, covered in [start, end), orphans (no contact since `cut`)}."""
-        ev = ActivityEvent
-        covered = exists().where(ev.customer_id == Customer.id, ev.occurred_at >= start, ev.occurred_at < end)
-        recent = exists().where(ev.customer_id == Customer.id, ev.occurred_at >= cut)
-        stmt = (select(Customer.owner_id, func.count(Customer.id),
-                       func.sum(case((covered, 1), else_=0)),
-                       func.sum(case((and_(Customer.created_at < cut, ~recent), 1), else_=0)))
-                .where(owner_filter).group_by(Customer.owner_id))
+        stmt = _health_stmt(owner_filter, start, end, cut)
         return {int(owner): CustomerHealth(int(n), int(c or 0), int(o or 0))
                 for owner, n, c, o in await self.session.execute(stmt)}
 
@@ -158,7 +203,10 @@ class Metrics:
         return await self.health(Customer.owner_id.in_(self._team_users(team_id, ("rep",))), start, end, cut)
 
     async def user_health(self, user_id: int, start: datetime, end: datetime, cut: datetime) -> CustomerHealth:
-        return (await self.health(Customer.owner_id == user_id, start, end, cut)).get(user_id, CustomerHealth())
+        row = (await self.session.execute(
+            _USER_HEALTH, {"owner_id": user_id, "start": start, "end": end, "cut": cut}
+        )).first()
+        return CustomerHealth(int(row[1]), int(row[2] or 0), int(row[3] or 0)) if row else CustomerHealth()
 
     async def customers(self, owner_filter: ColumnElement[bool]) -> list[CustomerRow]:
         """Customers with their owner's name and last contact (latest activity event with them)."""

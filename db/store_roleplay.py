@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import User
@@ -90,6 +90,19 @@ def _session(row: RoleplaySession) -> SessionInfo:
                        row.turns, copy.deepcopy(row.state or {}), row.drill_id, row.created_at, row.updated_at)
 
 
+_sessions = RoleplaySession.__table__
+# Free text outside a flow asks for the rep's live role-play first: built once, as a Core statement (its
+# rows are decoded afresh, so the state needs no copy; sessions are always written through at once).
+_ACTIVE_SESSION = (
+    select(_sessions.c.id, _sessions.c.user_id, _sessions.c.chat_id, _sessions.c.persona, _sessions.c.lang,
+           _sessions.c.status, _sessions.c.seed, _sessions.c.turns, _sessions.c.state, _sessions.c.drill_id,
+           _sessions.c.created_at, _sessions.c.updated_at)
+    .where(_sessions.c.user_id == bindparam("user_id"), _sessions.c.status == "active")
+    .order_by(_sessions.c.id.desc())
+    .limit(1)
+)
+
+
 def _score(row: RoleplayScorecard) -> ScoreInfo:
     return ScoreInfo(row.id, row.session_id, row.persona, row.total,
                      {c: int(getattr(row, c)) for c in CRITERIA_COLUMNS}, float(row.talk_share), row.questions,
@@ -108,13 +121,11 @@ class Roleplays:
 
     # ----- sessions ------------------------------------------------------------------------------
     async def active(self, user_id: int) -> SessionInfo | None:
-        row = await self.session.scalar(
-            select(RoleplaySession)
-            .where(RoleplaySession.user_id == user_id, RoleplaySession.status == "active")
-            .order_by(RoleplaySession.id.desc())
-            .limit(1)
-        )
-        return _session(row) if row else None
+        row = (await self.session.execute(_ACTIVE_SESSION, {"user_id": user_id})).first()
+        if row is None:
+            return None
+        return SessionInfo(row.id, row.user_id, row.chat_id, row.persona, row.lang, row.status, int(row.seed),
+                           row.turns, row.state or {}, row.drill_id, row.created_at, row.updated_at)
 
     async def get(self, user_id: int, session_id: int) -> SessionInfo | None:
         row = await self.session.scalar(

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Membership, Team, User
@@ -64,8 +65,22 @@ class InviteInfo:
         )
 
 
-def _team(row: Team) -> TeamInfo:
+def _team(row: Any) -> TeamInfo:
+    """From a Team or a row with its columns."""
     return TeamInfo(row.id, row.name, row.timezone, row.created_at)
+
+
+_teams = Team.__table__
+_members = Membership.__table__
+# Every /week and /log looks up the rep's team: built once, as Core statements over the tables (they do not
+# autoflush, so this repository writes memberships through at once).
+_MEMBERSHIPS = (
+    select(_teams.c.id, _teams.c.name, _teams.c.timezone, _teams.c.created_at, _members.c.role)
+    .join(_members, _members.c.team_id == _teams.c.id)
+    .where(_members.c.user_id == bindparam("user_id"))
+    .order_by(_teams.c.name)
+)
+_REP_TEAM = _MEMBERSHIPS.where(_members.c.role == "rep").limit(1)
 
 
 def _invite(row: TeamInvite) -> InviteInfo:
@@ -98,11 +113,8 @@ class Teams:
 
     # ----- memberships ------------------------------------------------------------------------
     async def memberships(self, user_id: int) -> list[tuple[TeamInfo, str]]:
-        rows = await self.session.execute(
-            select(Team, Membership.role).join(Membership, Membership.team_id == Team.id)
-            .where(Membership.user_id == user_id).order_by(Team.name)
-        )
-        return [(_team(team), str(role)) for team, role in rows]
+        rows = await self.session.execute(_MEMBERSHIPS, {"user_id": user_id})
+        return [(_team(row), str(row.role)) for row in rows]
 
     async def role_in(self, team_id: int, user_id: int) -> str | None:
         role = await self.session.scalar(
@@ -112,10 +124,8 @@ class Teams:
 
     async def rep_team(self, user_id: int) -> TeamInfo | None:
         """The team this user is a rep of (a rep belongs to one team)."""
-        for team, role in await self.memberships(user_id):
-            if role == "rep":
-                return team
-        return None
+        row = (await self.session.execute(_REP_TEAM, {"user_id": user_id})).first()
+        return _team(row) if row else None
 
     async def add_member(self, team_id: int, user_id: int, role: str) -> None:
         existing = await self.session.scalar(
@@ -123,6 +133,7 @@ class Teams:
         )
         if existing is not None:
             existing.role = role
+            await self.session.flush()
             return
         self.session.add(Membership(team_id=team_id, user_id=user_id, role=role, created_at=self.now()))
         await self.session.flush()
@@ -221,3 +232,4 @@ class Teams:
         else:
             row.team_id = team_id
             row.updated_at = self.now()
+            await self.session.flush()

@@ -6,7 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 from bot.engine.events import Button, Lang, OutboundMessage
-from bot.kb.models import Entry
+from bot.kb.models import LANGS, Entry
 from bot.text.normalize import has_cjk
 
 if TYPE_CHECKING:
@@ -31,6 +31,10 @@ class Answers:
     def __init__(self, content: Content) -> None:
         self.content = content
         self.t = content.messages
+        # (entry id, lang) → card text and button rows. A card depends only on the (immutable) content,
+        # and rendering it (talk template, id links) costs about as much as a fifth of a search; at most
+        # one per entry and language, so it stays bounded by the knowledge base.
+        self._cards: dict[tuple[str, Lang], tuple[str, tuple[tuple[Button, ...], ...]]] = {}
 
     def ask(self, query: str, lang: Lang) -> list[OutboundMessage]:
         lang = answer_language(query, lang)
@@ -48,6 +52,18 @@ class Answers:
         return entry.title_in(lang) if entry else entry_id
 
     def entry_card(self, entry_id: str, lang: Lang) -> OutboundMessage:
+        """The entry's text, script and related-entry buttons (KeyError if there is no such entry)."""
+        card = self._cards.get((entry_id, lang))
+        if card is None:
+            message = self._render_card(entry_id, lang)
+            if lang not in LANGS:  # not a language of ours: not kept, so the memo stays bounded
+                return message
+            card = message.text, tuple(tuple(row) for row in message.buttons)
+            self._cards[entry_id, lang] = card
+        text, rows = card
+        return OutboundMessage(text=text, buttons=[list(row) for row in rows])
+
+    def _render_card(self, entry_id: str, lang: Lang) -> OutboundMessage:
         entry: Entry = self.content.kb[entry_id]
         parts = [f"📘 {entry.title_in(lang)}", self._link_ids(entry.body_in(lang).strip(), lang)]
         if entry.script:

@@ -32,8 +32,9 @@ class Messages:
     def __init__(self, directory: Path) -> None:
         self._env = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
         self._templates: dict[str, dict[str, Template]] = {}
+        self._static: dict[tuple[str, str], str] = {}  # (key, lang) of texts without template syntax → text
         self._inline_env = Environment(autoescape=False)
-        self._inline: dict[str, Template] = {}
+        self._inline: dict[str, Template | str] = {}
         catalogs: dict[str, dict[str, str]] = {}
         origin: dict[str, dict[str, Path]] = {}
         for lang in LANGS:
@@ -63,12 +64,18 @@ class Messages:
                     other = origin["en" if lang == "zh" else "zh"].get(key)
                     raise MessagesError(f"{directory / lang}: {key}: missing or empty (defined in {other})")
                 try:
-                    self._templates.setdefault(key, {})[lang] = self._env.from_string(text.rstrip("\n"))
+                    template = self._env.from_string(text.rstrip("\n"))
                 except Exception as exc:
                     raise MessagesError(f"{origin[lang][key]}: {key}: {exc}") from None
+                self._templates.setdefault(key, {})[lang] = template
+                if _is_static(text):
+                    self._static[key, lang] = template.render()
 
     def __call__(self, lang: str, key: str, **values: Any) -> str:
         lang = lang if lang in LANGS else "zh"
+        static = self._static.get((key, lang))
+        if static is not None:
+            return static
         return self._templates[key][lang].render(**values)
 
     def has(self, key: str) -> bool:
@@ -81,5 +88,17 @@ class Messages:
         """Inline templates from flow files (prompts); undefined names render empty rather than fail."""
         template = self._inline.get(source)
         if template is None:
-            template = self._inline[source] = self._inline_env.from_string(source)
-        return template.render(**values)
+            template = self._compile_inline(source)
+        return template if isinstance(template, str) else template.render(**values)
+
+    def _compile_inline(self, source: str) -> Template | str:
+        """Compile an inline template once; one without template syntax is kept as its rendered text."""
+        template = self._inline_env.from_string(source)
+        self._inline[source] = template.render() if _is_static(source) else template
+        return self._inline[source]
+
+
+def _is_static(text: str) -> bool:
+    """No `{{`, `{%` or `{#` (every Jinja delimiter starts with a brace): rendering gives the same text
+    whatever the values, so it is rendered once instead of per message."""
+    return "{" not in text

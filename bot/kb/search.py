@@ -31,15 +31,18 @@ from __future__ import annotations
 import heapq
 import math
 import re
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import add
 from types import MappingProxyType
 
 from rapidfuzz import fuzz, process
 
 from bot.kb.models import LANGS, Entry, KnowledgeBase, Lang, RetrievalConfig
-from bot.text.normalize import fold, has_cjk, squash, to_simplified_phrases
+from bot.text.normalize import fold_phrases, has_cjk, squash
 
 #: A hit at or above this score is an answer; below it the bot should say it is not sure.
 CONFIDENT_SCORE = 55.0
@@ -64,6 +67,13 @@ _DOC_SHARE = 0.3
 # Body text counts less than titles and aliases in the entry-level coverage.
 _BODY_GRAM_WEIGHT = 0.35
 _TAG_GRAM_WEIGHT = 0.6
+
+# fuzz.ratio below this counts for nothing in _similarity.
+_RATIO_FLOOR = 40.0
+# Least fuzz.ratio for a key to be a typo candidate; a key whose length alone keeps it from this is not
+# handed to rapidfuzz (with a margin: 2·shorter/(sum of lengths) must reach _TYPO_LENGTH_SHARE).
+_TYPO_CUTOFF = 60
+_TYPO_LENGTH_SHARE = 55  # percent, below the 60 % a ratio of _TYPO_CUTOFF needs
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _LATIN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -119,7 +129,7 @@ class Normalizer:
     def __init__(self, config: RetrievalConfig, lang: Lang) -> None:
         self.lang = lang
         words = lang == "en"
-        self._prepare = self._squash_en if words else self._squash_zh
+        self._finish: Callable[[str], str] = self._words_en if words else self._words_zh
         canonical: dict[str, str] = {}
         for group in config.synonyms.get(lang):
             folded = [self._prepare(p) for p in group]
@@ -133,20 +143,32 @@ class Normalizer:
         self._fillers = _alternation((self._prepare(p) for p in config.fillers.get(lang)), words)
 
     @staticmethod
-    def _squash_zh(text: str) -> str:
-        return _SPACE_NEAR_CJK.sub("", squash(text))
+    def _words_zh(squashed: str) -> str:
+        return _SPACE_NEAR_CJK.sub("", squashed)
 
     @staticmethod
-    def _squash_en(text: str) -> str:
-        return " ".join(_stem(w) for w in squash(text).replace("’", "'").split())
+    def _words_en(squashed: str) -> str:
+        return " ".join(_stem(w) for w in squashed.replace("’", "'").split())
+
+    def _prepare(self, text: str) -> str:
+        return self._finish(squash(text))
 
     def plain(self, text: str) -> str:
         """Folded and punctuation-free, without synonym or filler processing (used by the guard)."""
         return self._prepare(text)
 
+    def plain_squashed(self, squashed: str) -> str:
+        """plain() of a text already passed through squash(): a search squashes the question once
+        for both languages' plain forms and the comparable form (squash runs OpenCC, the costly part)."""
+        return self._finish(squashed)
+
     def __call__(self, text: str) -> str:
         """The comparable form: folded, synonyms made canonical, fillers dropped."""
-        out = self._prepare(text)
+        return self.canonical(self._prepare(text))
+
+    def canonical(self, plain: str) -> str:
+        """The comparable form of a plain() text: synonyms made canonical, fillers dropped."""
+        out = plain
         if self._synonyms is not None:
             out = self._synonyms.sub(lambda m: self._canonical[m.group(0)], out)
         if self._fillers is not None:
@@ -195,7 +217,7 @@ def _length_factor(text: str) -> float:
 def _fold_query(query: str) -> str:
     """A question folded for matching, cut to a sane length. Traditional input is converted with
     Taiwan phrases (資訊 → 信息, 專案 → 项目), not only character by character."""
-    return fold(to_simplified_phrases(query[: MAX_QUERY_CHARS * 2]))
+    return fold_phrases(query[: MAX_QUERY_CHARS * 2])
 
 
 def query_lang(text: str) -> Lang:
@@ -217,6 +239,7 @@ class _Key:
     grams: frozenset[str]
     info: float  # Σ idf of its n-grams: how much it says
     factor: float  # _length_factor(norm)
+    size: int  # len(norm), read on every comparison
 
 
 class _LangIndex:
@@ -256,15 +279,25 @@ class _LangIndex:
         self.idf: dict[str, float] = {g: math.log(1 + count / n) for g, n in df.items()}
         self.unknown_idf = math.log(1 + count)
         self.docs: tuple[dict[str, float], ...] = tuple(doc_weights)
+        # weight × idf of each entry gram, multiplied once here rather than on every search.
+        self.doc_idf: tuple[dict[str, float], ...] = tuple(
+            {g: w * self.idf[g] for g, w in weights.items()} for weights in doc_weights
+        )
         self.doc_grams: tuple[frozenset[str], ...] = tuple(frozenset(w) for w in doc_weights)
         keys = []
         for (position, norm), (shown, weight) in raw_keys.items():
             key_grams = frozenset(grams(norm))
             info = sum(self.idf[g] for g in key_grams)
-            keys.append(_Key(position, norm, shown, weight, key_grams, info, _length_factor(norm)))
+            keys.append(_Key(position, norm, shown, weight, key_grams, info, _length_factor(norm), len(norm)))
         self.keys: tuple[_Key, ...] = tuple(keys)
         self.norms: tuple[str, ...] = tuple(k.norm for k in self.keys)
         self.longest = max((len(n) for n in self.norms), default=0)
+        # The keys again, shortest first (ties in key order), so that the typo search can hand
+        # rapidfuzz only the keys whose length allows a close match (a slice, not a filtered list).
+        by_length = sorted(range(len(self.norms)), key=lambda i: len(self.norms[i]))
+        self.by_length: tuple[int, ...] = tuple(by_length)
+        self.norms_by_length: tuple[str, ...] = tuple(self.norms[i] for i in by_length)
+        self.lengths: tuple[int, ...] = tuple(len(n) for n in self.norms_by_length)
         postings: dict[str, list[int]] = defaultdict(list)
         for index, key in enumerate(self.keys):
             for gram in key.grams:
@@ -282,25 +315,41 @@ def _similarity(
     shared: float,
     parts: dict[str, float] | None = None,
 ) -> float:
-    """How well one key matches the (normalised) question, 0–100; `parts` receives the components."""
+    """How well one key matches the (normalised) question, 0–100; `parts` receives the components.
+
+    Runs for every candidate key of every search, hence written out branch by branch (same arithmetic).
+    """
     cover_key = shared / key.info if key.info else 0.0  # how much of the alias is in the question
     cover_query = shared / q_info  # how much of the question the alias explains
-    # Whole-string similarity only means something when high: half the characters in common is noise.
-    ratio = max(0.0, fuzz.ratio(query, key.norm) - 40.0) / 0.6
-    len_q, len_k = len(query), len(key.norm)
-    query_is_shorter = len_q <= len_k
-    short_factor = q_factor if query_is_shorter else key.factor
-    size_bonus = 0.8 + 0.2 * min(len_q, len_k) / max(len_q, len_k, 1)
+    len_q, len_k = len(query), key.size  # a key is never empty
     # Containment of the shorter side in the longer, weighted by how rare its n-grams are …
-    contain = 100.0 * (cover_query if query_is_shorter else cover_key) * short_factor * size_bonus
-    best = max(ratio, contain)
+    if len_q <= len_k:
+        short_len, short_factor, short_cover = len_q, q_factor, cover_query
+        size_bonus = 0.8 + 0.2 * len_q / len_k
+    else:
+        short_len, short_factor, short_cover = len_k, key.factor, cover_key
+        size_bonus = 0.8 + 0.2 * len_k / len_q
+    contain = 100.0 * short_cover * short_factor * size_bonus
+    # Whole-string similarity only means something when high: half the characters in common is noise.
+    # (Below the cutoff rapidfuzz returns 0, which this clamps to 0 all the same, and it stops early.)
+    # It cannot exceed 2·shorter/(sum of lengths); when even that cannot beat `contain`, it is not needed.
+    if parts is None and 200.0 * short_len / (len_q + len_k) < _RATIO_FLOOR + 0.6 * contain - 1e-6:
+        ratio = 0.0
+    else:
+        ratio = max(0.0, fuzz.ratio(query, key.norm, score_cutoff=_RATIO_FLOOR) - _RATIO_FLOOR) / 0.6
+    best = ratio if ratio >= contain else contain  # max(ratio, contain), without the call
     # … and the same by characters (tolerates a typo), trusted only when nearly complete. It is the
     # costly one, so it is skipped when it cannot win.
     ceiling = 100.0 * short_factor * size_bonus
     fuzzy_contain = 0.0
-    if ceiling > best or parts is not None:
-        partial = fuzz.partial_ratio(query, key.norm) / 100.0
-        fuzzy_contain = ceiling * partial**3
+    if parts is not None:
+        fuzzy_contain = ceiling * (fuzz.partial_ratio(query, key.norm) / 100.0) ** 3
+    elif ceiling > best:
+        # Only a partial ratio above this can beat `best`; rapidfuzz skips alignments that cannot reach
+        # it and returns 0 below it (then `best` wins, as it would have). The margin keeps every value
+        # that could matter computed exactly, whatever the rounding of the cube root.
+        cutoff = 100.0 * (best / ceiling) ** (1.0 / 3.0) - 1e-6 if best > 0.0 else 0.0
+        fuzzy_contain = ceiling * (fuzz.partial_ratio(query, key.norm, score_cutoff=cutoff) / 100.0) ** 3
     if parts is not None:
         parts.update(
             ratio=ratio,
@@ -325,6 +374,11 @@ def _guard_pattern(phrase: str, lang: Lang, prepare: Normalizer) -> str:
     return r"(?<![a-z0-9])" + r"(?:\s+\S+){0,4}?\s+".join(parts) + r"(?![a-z0-9])"
 
 
+def _guard_literal(phrase: str, prepare: Normalizer) -> str:
+    """A piece of text any match of the phrase's pattern contains (its longest part), '' if none."""
+    return max((prepare.plain(part) for part in phrase.split("*")), key=len)
+
+
 class KnowledgeIndex:
     """Search over one knowledge base; build once, query many times (read-only, so thread-safe)."""
 
@@ -341,6 +395,7 @@ class KnowledgeIndex:
             {lang: _LangIndex(self._entries, lang, self._normalizers[lang]) for lang in LANGS}
         )
         rules: dict[Lang, list[_Rule]] = {"zh": [], "en": []}
+        literals: dict[Lang, list[str]] = {"zh": [], "en": []}
         for rule in self.config.compliance:
             if rule.entry not in kb:
                 continue
@@ -349,8 +404,18 @@ class KnowledgeIndex:
                 if phrases:
                     alternatives = "|".join(_guard_pattern(p, lang, self._normalizers[lang]) for p in phrases)
                     rules[lang].append(_Rule(rule.entry, re.compile(alternatives)))
+                    literals[lang] += (_guard_literal(p, self._normalizers[lang]) for p in phrases)
         self._rules: Mapping[Lang, tuple[_Rule, ...]] = MappingProxyType(
             {lang: tuple(r) for lang, r in rules.items()}
+        )
+        # Nearly no question trips the guard: one search for the pieces every rule's match must contain
+        # tells so, instead of every rule's own search. A phrase without such a piece (only possible with
+        # an odd config) means the rules always run.
+        self._guard_hints: Mapping[Lang, re.Pattern[str] | None] = MappingProxyType(
+            {
+                lang: None if "" in found else _alternation(found, words=False)
+                for lang, found in literals.items()
+            }
         )
 
     def normalize(self, text: str, lang: Lang | None = None) -> str:
@@ -361,9 +426,17 @@ class KnowledgeIndex:
 
     def _guarded(self, text: str) -> list[tuple[str, str]]:
         """(entry id, matched phrase) of every compliance rule the question trips, in rule order."""
+        squashed = squash(text)
+        return self._guarded_plain({lang: self._normalizers[lang].plain_squashed(squashed) for lang in LANGS})
+
+    def _guarded_plain(self, plains: Mapping[Lang, str]) -> list[tuple[str, str]]:
+        """_guarded() of a question given as its plain() form in each language."""
         found: list[tuple[str, str]] = []
         for lang in LANGS:
-            plain = self._normalizers[lang].plain(text)
+            plain = plains[lang]
+            hint = self._guard_hints[lang]
+            if hint is not None and hint.search(plain) is None:
+                continue
             for rule in self._rules[lang]:
                 match = rule.pattern.search(plain)
                 if match and all(entry != rule.entry for entry, _ in found):
@@ -373,38 +446,53 @@ class KnowledgeIndex:
     def _candidates(self, index: _LangIndex, query: str, known: list[str]) -> set[int]:
         """Keys worth scoring: most n-gram weight in common, plus near-identical strings (typos)."""
         idf, postings = index.idf, index.postings
-        overlap: dict[int, float] = defaultdict(float)
+        # overlap[key] = Σ idf of the question's grams it has, summed rarest first. The update runs in
+        # C (dict.get/add/zip, one gram's keys at a time; no key is twice in a posting list), which a
+        # Python loop per posting cannot match on common grams.
+        overlap: dict[int, float] = {}
+        get = overlap.get
         for rank, gram in enumerate(known):  # rarest first
-            keys = postings.get(gram, ())
-            if rank >= 3 and len(keys) > index.common:
+            keys = postings.get(gram)
+            if keys is None or (rank >= 3 and len(keys) > index.common):  # None: a gram of bodies only
                 continue
-            weight = idf[gram]
-            for key_index in keys:
-                overlap[key_index] += weight
-        candidates = set(heapq.nlargest(CANDIDATE_KEYS, overlap, key=overlap.__getitem__))
-        if len(query) <= 2 * index.longest:
-            for _, _, key_index in process.extract(
-                query, index.norms, scorer=fuzz.ratio, limit=TYPO_CANDIDATES, score_cutoff=60
-            ):
-                candidates.add(key_index)
+            overlap.update(zip(keys, map(add, map(get, keys, repeat(0.0)), repeat(idf[gram])), strict=True))
+        # sorted(…, reverse=True)[:n] is what heapq.nlargest returns, ties included (first seen first),
+        # but sorts in C instead of looping in Python over every key seen.
+        candidates = set(sorted(overlap, key=overlap.__getitem__, reverse=True)[:CANDIDATE_KEYS])
+        size = len(query)
+        if size <= 2 * index.longest:
+            # Only keys of a length that allows a ratio of _TYPO_CUTOFF: 2·min/(size + length) ≥ 60 %.
+            lengths = index.lengths
+            share = _TYPO_LENGTH_SHARE
+            low = bisect_left(lengths, -(-share * size // (200 - share)))
+            high = bisect_right(lengths, (200 - share) * size // share)
+            found = process.extract(
+                query, index.norms_by_length[low:high], scorer=fuzz.ratio, limit=None, score_cutoff=_TYPO_CUTOFF
+            )
+            # Best first, ties in key order, as process.extract over all keys returns them.
+            by_length = index.by_length
+            typos = sorted((-score, by_length[low + i]) for _, score, i in found)
+            candidates.update(key_index for _, key_index in typos[:TYPO_CANDIDATES])
         return candidates
 
     def _scores(self, query: str, lang: Lang, keep: int) -> dict[int, tuple[float, str]]:
         """entry position → (score, matched text); complete for the best `keep` entries."""
         index = self._indexes[lang]
         idf = index.idf
+        idf_of = idf.__getitem__  # sums below use map() over the same sets as before: same order, same float
         q_grams = set(grams(query))
         if not q_grams:
             return {}
-        known = sorted((g for g in q_grams if g in idf), key=idf.__getitem__, reverse=True)
+        known = sorted(filter(idf.__contains__, q_grams), key=idf_of, reverse=True)
         q_known = frozenset(known)
-        q_info = sum(idf.get(g, index.unknown_idf) for g in q_grams)
+        q_info = sum(map(idf.get, q_grams, repeat(index.unknown_idf)))
         q_factor = _length_factor(query)
 
         best: dict[int, tuple[float, str]] = {}
+        keys = index.keys
         for key_index in self._candidates(index, query, known):
-            key = index.keys[key_index]
-            shared = sum(idf[g] for g in q_known & key.grams)
+            key = keys[key_index]
+            shared = sum(map(idf_of, q_known & key.grams))
             sim = _similarity(query, q_factor, q_info, key, shared)
             current = best.get(key.entry)
             if current is None or sim > current[0]:
@@ -414,17 +502,16 @@ class KnowledgeIndex:
         # Entries are visited best key first; once even a full bonus cannot lift one into the top
         # `keep`, the rest cannot either.
         doc_share = _DOC_SHARE * 100.0 * q_factor / q_info
-        max_bonus = doc_share * sum(idf[g] for g in q_known)
+        max_bonus = doc_share * sum(map(idf_of, q_known))
+        doc_idf, doc_grams = index.doc_idf, index.doc_grams
         scored: dict[int, tuple[float, str]] = {}
         top: list[float] = []
         for position, (sim, shown) in sorted(best.items(), key=lambda item: -item[1][0]):
             base = (1 - _DOC_SHARE) * sim
             if len(top) >= keep and base + max_bonus < top[0]:
                 break
-            doc = index.docs[position]
-            score = min(
-                100.0, base + doc_share * sum(doc[g] * idf[g] for g in q_known & index.doc_grams[position])
-            )
+            bonus = sum(map(doc_idf[position].__getitem__, q_known & doc_grams[position]))
+            score = min(100.0, base + doc_share * bonus)
             scored[position] = (score, shown)
             if len(top) < keep:
                 heapq.heappush(top, score)
@@ -470,8 +557,13 @@ class KnowledgeIndex:
         text = _fold_query(query)
         lang = query_lang(text)
         normalizer = self._normalizers[lang]
-        normalized = normalizer(text)[:MAX_QUERY_CHARS] or normalizer.plain(text)[:MAX_QUERY_CHARS]
-        guarded = self._guarded(text)
+        # The question is squashed once: the plain forms the guard reads and the comparable form all
+        # start from it.
+        squashed = squash(text)
+        plains = {code: self._normalizers[code].plain_squashed(squashed) for code in LANGS}
+        plain = plains[lang]
+        normalized = normalizer.canonical(plain)[:MAX_QUERY_CHARS] or plain[:MAX_QUERY_CHARS]
+        guarded = self._guarded_plain(plains)
         scored = self._scores(normalized, lang, limit + len(guarded)) if normalized else {}
 
         hits: list[Hit] = []
@@ -479,7 +571,8 @@ class KnowledgeIndex:
             position = self._positions[entry_id]
             own = scored.pop(position, (0.0, phrase))[0]
             hits.append(Hit(entry_id, round(max(own, GUARD_SCORE), 1), phrase, True, guarded=True))
-        ranked = heapq.nsmallest(limit + 1, scored.items(), key=lambda item: (-item[1][0], item[0]))
+        # What heapq.nsmallest returns (its documented equivalent), sorted in C; positions make keys unique.
+        ranked = sorted(scored.items(), key=lambda item: (-item[1][0], item[0]))[: limit + 1]
         scores = [score for _, (score, _) in ranked]
         for rank, (position, (score, shown)) in enumerate(ranked[:limit]):
             if score < MIN_SCORE:

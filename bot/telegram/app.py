@@ -28,6 +28,7 @@ from bot.telegram.sender import OutboxSender
 log = logging.getLogger(__name__)
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+UNLIMITED_SEND_CONNECTIONS = 8
 
 
 def build_application(settings: Settings, runtime: Runtime) -> AnyApplication:
@@ -43,13 +44,20 @@ def build_application(settings: Settings, runtime: Runtime) -> AnyApplication:
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(True)
     )
-    # Telegram's flood limits: the overall rate here, 20 a minute in groups by PTB's default
-    application: AnyApplication = (
-        builder.rate_limiter(AIORateLimiter(overall_max_rate=settings.send_rate, max_retries=3)).build()
-        if settings.send_rate > 0 else builder.build()
-    )
+    if settings.send_rate > 0:
+        # Telegram's flood limits: the overall rate here, 20 a minute in groups by PTB's default. Requests
+        # wait in the limiter, not for a connection, so what reaches Telegram keeps the limiter's pace.
+        application: AnyApplication = builder.rate_limiter(
+            AIORateLimiter(overall_max_rate=settings.send_rate, max_retries=3)).build()
+    else:
+        # Unlimited (a local Bot API server): a few kept-alive connections carry every reply. httpcore
+        # scans all open connections, a syscall each, for every request, so PTB's 256 made sending to 60
+        # busy chats cost 3x the engine's own work (py-spy on benchmarks/bench_e2e.py).
+        application = builder.connection_pool_size(UNLIMITED_SEND_CONNECTIONS).pool_timeout(30.0).build()
     application.bot_data["runtime"] = runtime
-    application.bot_data["sender"] = OutboxSender(application.bot, runtime.sessions)
+    application.bot_data["sender"] = OutboxSender(
+        application.bot, runtime.sessions, settings.chat_send_rate,
+        connections=None if settings.send_rate > 0 else UNLIMITED_SEND_CONNECTIONS)
     register(application)
     return application
 
@@ -105,6 +113,8 @@ class BotService:
             if webhook_url:
                 from bot.telegram.webhook import start_webhook
 
+                self.dispatcher.shared = True  # other workers may hold updates of the same chats
+
                 site = await start_webhook(self, webhook_url)
             else:
                 await self.application.bot.delete_webhook(drop_pending_updates=False)
@@ -119,6 +129,7 @@ class BotService:
             if self.poller is not None:
                 self.poller.stop()
             await self.dispatcher.drain()
+            await self._quietly(self.sender.wait_idle())
             for task in [*tasks, stop_wait]:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -53,21 +53,21 @@ async def on_event(update: Update, context: BotContext) -> None:
             await update.callback_query.answer()
         except TelegramError as exc:  # an old query cannot be answered; the reply below still goes out
             log.info("answerCallbackQuery failed: %s", exc)
-    runtime = context.runtime
+    runtime, sender = context.runtime, context.sender
     try:
-        await runtime.process(event, queue_for_chat=True)
+        processed = await runtime.process(event, queue_for_chat=True, sender_token=sender.token)
     except Exception:
         log.exception("handler failed for update %s", update.update_id)
-        await runtime.record_failure(event, runtime.error_text(event.language_code))
-    await context.sender.flush_chat(event.chat_id)
+        processed = await runtime.record_failure(event, runtime.error_text(event.language_code), sender.token)
+    if processed.to_send:
+        await sender.deliver(event.chat_id, processed.to_send)
 
 
 async def ignore(update: Update, context: BotContext) -> None:
     """Updates the bot does not answer (edits, member changes …) are marked done so they never block a chat."""
     async with context.runtime.sessions() as session:
         store = Store(session)
-        if await store.inbox.claim(update.update_id):
-            await store.inbox.mark(update.update_id, "ignored")
+        await store.inbox.take(update.update_id, "ignored")
         await store.commit()
 
 

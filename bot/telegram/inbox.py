@@ -8,10 +8,11 @@ per chat (chats run concurrently); the handler marks each one done in its own tr
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Update
@@ -20,70 +21,118 @@ from telegram.ext import Application
 
 from bot.runtime import Runtime
 from bot.telegram.convert import chat_id_of
-from db.store import Store
+from bot.telegram.sender import retry_after_seconds
+from db.store import Store, utcnow
 
 log = logging.getLogger(__name__)
 
 
+RESCAN_SECONDS = 1.0
+RESCAN_AGE = timedelta(seconds=2)  # pending updates older than this and not queued here are taken up again
+
+
 class Dispatcher:
-    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], runtime: Runtime) -> None:
+    """Feeds updates to the Application, in order per chat, chats concurrently.
+
+    Updates reach it right after they are committed to the inbox (`store`), so the inbox is read
+    back only to take up what is not queued here: at start, after a failed attempt, and — with
+    `shared` (several webhook workers on one database) — updates of a chat that another worker
+    received while this one was busy with the chat.
+    """
+
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any], runtime: Runtime,
+                 shared: bool = False) -> None:
         self.application = application
         self.runtime = runtime
+        self.shared = shared
         self.wake = asyncio.Event()
-        self._busy: set[int] = set()
+        self._queues: dict[int, collections.deque[tuple[int, Update | dict[str, Any]]]] = {}
+        self._known: set[int] = set()  # update ids queued or being processed here
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         self.retry_outbox: Callable[[], Awaitable[None]] | None = None  # re-send replies left unsent
 
     async def store(self, payloads: list[dict[str, Any]]) -> None:
-        """Commit raw updates to the inbox (duplicates ignored); only then may they be acknowledged."""
-        rows = []
-        for payload in payloads:
-            update = Update.de_json(payload, self.application.bot)
-            rows.append((update.update_id, chat_id_of(update), payload))
+        """Commit raw updates (a webhook's bodies) to the inbox; only then may they be acknowledged."""
+        await self.store_updates([(Update.de_json(p, self.application.bot), p) for p in payloads])
+
+    async def store_updates(self, updates: list[tuple[Update, dict[str, Any]]]) -> None:
+        """Commit updates with their raw payloads to the inbox (duplicates ignored), then queue them."""
+        rows = [(update.update_id, chat_id_of(update), payload) for update, payload in updates]
         async with self.runtime.sessions() as session:
             store = Store(session)
             await store.inbox.add_many(rows)
             await store.commit()
-        self.wake.set()
+        self._enqueue([(update.update_id, chat_id, update) for (update, _), (_, chat_id, _) in zip(updates, rows,
+                                                                                                strict=True)])
+
+    def _enqueue(self, items: list[tuple[int, int, Update | dict[str, Any]]]) -> None:
+        if self._stopping:
+            return
+        for update_id, chat_id, update in items:
+            if update_id in self._known:
+                continue
+            self._known.add(update_id)
+            queue = self._queues.get(chat_id)
+            if queue is None:
+                queue = self._queues[chat_id] = collections.deque()
+                task = asyncio.create_task(self._run_chat(chat_id, queue))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            queue.append((update_id, update))
+
+    async def _run_chat(self, chat_id: int, queue: collections.deque[tuple[int, Update | dict[str, Any]]]) -> None:
+        try:
+            while queue and not self._stopping:
+                update_id, item = queue.popleft()
+                try:
+                    update = item if isinstance(item, Update) else Update.de_json(item, self.application.bot)
+                    await self.application.process_update(update)
+                except Exception:
+                    log.exception("processing update %s of chat %s failed", update_id, chat_id)
+                finally:
+                    self._known.discard(update_id)
+        finally:
+            for update_id, _ in queue:
+                self._known.discard(update_id)
+            if self._queues.get(chat_id) is queue:
+                del self._queues[chat_id]
+        if self.shared and not self._stopping:
+            try:
+                await self._take_up(chat_id=chat_id)
+            except Exception:
+                log.exception("could not look for more updates of chat %s; the next scan will", chat_id)
+
+    async def _take_up(self, chat_id: int | None = None, received_before: datetime | None = None) -> None:
+        """Queue pending updates from the inbox that are not queued here (their payloads read once)."""
+        async with self.runtime.sessions() as session:
+            store = Store(session)
+            if chat_id is not None:
+                ids = [(u, chat_id) for u in await store.inbox.pending_of_chat(chat_id)]
+            else:
+                ids = await store.inbox.pending_ids(received_before)
+            ids = [(u, c) for u, c in ids if u not in self._known]
+            payloads = await store.inbox.payloads([u for u, _ in ids])
+        self._enqueue([(u, c, payloads[u]) for u, c in ids if u in payloads])
 
     async def run(self) -> None:
+        first = True
         while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout=1.0)
-            self.wake.clear()
             try:
-                await self.dispatch_pending()
-                if self.retry_outbox is not None and not self._busy:
+                await self._take_up(received_before=None if first else utcnow() - RESCAN_AGE)
+                first = False
+                if self.retry_outbox is not None and not self._tasks:
                     await self.retry_outbox()
             except Exception:
                 log.exception("dispatcher could not read the inbox; retrying")
-                await asyncio.sleep(1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=RESCAN_SECONDS)
+            self.wake.clear()
 
-    async def dispatch_pending(self) -> None:
-        async with self.runtime.sessions() as session:
-            pending = await Store(session).inbox.pending()
-        by_chat: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for _update_id, chat_id, payload in pending:
-            by_chat[chat_id].append(payload)
-        for chat_id, payloads in by_chat.items():
-            if chat_id in self._busy:
-                continue
-            self._busy.add(chat_id)
-            task = asyncio.create_task(self._run_chat(chat_id, payloads))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _run_chat(self, chat_id: int, payloads: list[dict[str, Any]]) -> None:
-        try:
-            for payload in payloads:
-                update = Update.de_json(payload, self.application.bot)
-                await self.application.process_update(update)
-        except Exception:
-            log.exception("processing chat %s failed", chat_id)
-        finally:
-            self._busy.discard(chat_id)
-            self.wake.set()
+    async def wait_idle(self) -> None:
+        """Until every queued update has been processed (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def drain(self) -> None:
         self._stopping = True
@@ -112,8 +161,7 @@ class Poller:
                     offset=offset, timeout=self.timeout, allowed_updates=["message", "callback_query"]
                 )
             except RetryAfter as exc:
-                wait = exc.retry_after if isinstance(exc.retry_after, int | float) else exc.retry_after.total_seconds()
-                await asyncio.sleep(float(wait))
+                await asyncio.sleep(retry_after_seconds(exc))
                 continue
             except InvalidToken:
                 log.error("Telegram rejected TELEGRAM_BOT_TOKEN; stopping")
@@ -129,18 +177,18 @@ class Poller:
                 delay = min(delay * 2, 30)
                 continue
             delay = 1.0
-            payloads = [u.to_dict() for u in updates]
-            if not payloads:
+            if not updates:
                 continue
+            batch = [(u, u.to_dict()) for u in updates]
             while True:
                 try:
-                    await self.dispatcher.store(payloads)
+                    await self.dispatcher.store_updates(batch)
                     break
                 except Exception:
                     log.exception("could not store updates in the inbox; retrying before confirming them")
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 30)
-            offset = max(int(p["update_id"]) for p in payloads) + 1
+            offset = max(u.update_id for u in updates) + 1
 
     async def _resume_offset(self) -> int | None:
         """Continue after the newest stored update; a database outage at start-up is waited out."""

@@ -19,16 +19,15 @@ async def test_inbox_ignores_redelivered_updates(runtime: Runtime) -> None:
     assert [u for u, _c, _p in pending] == [10, 11, 12]
 
 
-async def test_claim_is_false_once_done(runtime: Runtime) -> None:
+async def test_take_is_false_once_done(runtime: Runtime) -> None:
     async with runtime.sessions() as session:
         store = Store(session)
         await store.inbox.add_many([(20, 1, {"update_id": 20})])
         await store.commit()
-        assert await store.inbox.claim(20)
-        await store.inbox.mark(20, "done")
+        assert await store.inbox.take(20)
         await store.commit()
-        assert not await store.inbox.claim(20)
-        assert not await store.inbox.claim(999)  # never stored: not ours to process
+        assert not await store.inbox.take(20)
+        assert not await store.inbox.take(999)  # never stored: not ours to process
 
 
 async def test_outbox_keeps_order_and_marks_sent(runtime: Runtime) -> None:

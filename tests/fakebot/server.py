@@ -296,6 +296,7 @@ class FakeBotApi:
         self._runner: web.AppRunner | None = None
         self._closing: asyncio.Event | None = None
         self._poll_waiters: set[asyncio.Event] = set()
+        self._polls_open = 0
         self._poll_generation = 0
         self._webhook_task: asyncio.Task[None] | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -688,21 +689,25 @@ class FakeBotApi:
         generation = self._poll_generation
         self._wake_pollers()  # an older long poll from another "instance" now gets 409
         deadline = self._loop.time() + timeout
-        while True:
-            ev = asyncio.Event()
-            self._poll_waiters.add(ev)
-            try:
-                if generation != self._poll_generation:
-                    raise ApiError(409, _CONFLICT_OTHER_POLL)
-                with self._lock:
-                    batch = self._select_updates(limit)
-                remaining = deadline - self._loop.time()
-                if batch or remaining <= 0 or self._closing.is_set():
-                    break
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(ev.wait(), remaining)
-            finally:
-                self._poll_waiters.discard(ev)
+        self._polls_open += 1
+        try:
+            while True:
+                ev = asyncio.Event()
+                self._poll_waiters.add(ev)
+                try:
+                    if generation != self._poll_generation:
+                        raise ApiError(409, _CONFLICT_OTHER_POLL)
+                    with self._lock:
+                        batch = self._select_updates(limit)
+                    remaining = deadline - self._loop.time()
+                    if batch or remaining <= 0 or self._closing.is_set():
+                        break
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(ev.wait(), remaining)
+                finally:
+                    self._poll_waiters.discard(ev)
+        finally:
+            self._polls_open -= 1
         with self._changed:
             for u in batch:
                 self._deliveries[u["update_id"]] = self._deliveries.get(u["update_id"], 0) + 1
@@ -1873,6 +1878,10 @@ class FakeBotApi:
             return update_id < self._confirmed_below or all(
                 u["update_id"] != update_id for u in self._pending
             )
+
+    def polls_waiting(self) -> int:
+        """Long polls parked in the server, including those of a bot that has since died."""
+        return self._polls_open
 
     def delivery_count(self, update_id: int) -> int:
         """How many times the update was handed to the bot (getUpdates answers / webhook POSTs)."""

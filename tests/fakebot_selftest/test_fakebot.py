@@ -441,6 +441,9 @@ def test_subprocess_bot_survives_kill_9_and_restart(fake_api: FakeBotApi) -> Non
         fake_api.wait_until(lambda: fake_api.pending_updates() == [], message="'one' confirmed")
         os.kill(bot.pid, signal.SIGKILL)
         bot.wait(5)
+        # the dead bot's long poll stays parked until its timeout; an update pushed before
+        # then is answered to the dead connection and lost to it, as on Telegram
+        fake_api.wait_until(lambda: fake_api.polls_waiting() == 0, message="dead poll expired")
 
         uid = fake_api.push_text(USER, "two")  # arrives while the bot is down
         assert not fake_api.is_confirmed(uid)

@@ -82,10 +82,10 @@ def test_random_updates_through_the_adapter(adapter: Adapter, data: st.DataObjec
     payload: dict[str, Any] = data.draw(updates(update_id))
     errors_before, calls_before = len(adapter.errors.records), len(api.calls())
 
-    harness.run(adapter.dispatcher.store([payload]))  # as the poller and the webhook do
+    harness.run(adapter.dispatcher.store([payload]))  # as the poller and the webhook do; it queues the update
     update = Update.de_json(payload, adapter.application.bot)
     event = event_from_update(update)
-    harness.run(adapter.application.process_update(update))
+    harness.run(adapter.dispatcher.wait_idle())
 
     raised = [r.getMessage() for r in adapter.errors.records[errors_before:]]
     assert not raised, raised

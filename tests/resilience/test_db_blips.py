@@ -54,7 +54,7 @@ async def test_a_transaction_that_loses_its_connection_is_retried(
     fake_api: FakeBotApi, bot: BotService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await fake_api.wait_for_call_async("getUpdates", timeout=15)  # up: the error hits the updates' path
-    monkeypatch.setattr(Inbox, "mark", fail_once(Inbox.mark))
+    monkeypatch.setattr(Inbox, "take", fail_once(Inbox.take))
     await run_logs(fake_api)
 
 
@@ -78,7 +78,7 @@ async def test_marking_a_reply_sent_fails_and_it_is_not_lost(
     fake_api: FakeBotApi, bot: BotService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await fake_api.wait_for_call_async("getUpdates", timeout=15)
-    monkeypatch.setattr(Outbox, "mark_sent", fail_once(Outbox.mark_sent))
+    monkeypatch.setattr(Outbox, "settle", fail_once(Outbox.settle))
     await run_logs(fake_api)
 
 

@@ -24,6 +24,7 @@ from bot.engine.periods import Period, month_containing, week_containing
 from db.models import Customer
 from db.store import DialogState
 from db.store_metrics import CustomerHealth
+from db.store_teams import TeamInfo
 
 if TYPE_CHECKING:
     from bot.engine.core import Engine, Turn
@@ -39,20 +40,20 @@ class RepViews:
         self.catalog = engine.content.metrics
 
     async def week(self, turn: Turn, dialog: DialogState | None) -> list[OutboundMessage]:
-        tz, _team = await rep_timezone(turn)
-        return await self._view(turn, week_containing(turn.now, tz))
+        tz, team = await rep_timezone(turn)
+        return await self._view(turn, week_containing(turn.now, tz), team)
 
     async def month(self, turn: Turn, dialog: DialogState | None) -> list[OutboundMessage]:
-        tz, _team = await rep_timezone(turn)
-        return await self._view(turn, month_containing(turn.now, tz))
+        tz, team = await rep_timezone(turn)
+        return await self._view(turn, month_containing(turn.now, tz), team)
 
-    async def _view(self, turn: Turn, period: Period) -> list[OutboundMessage]:
+    async def _view(self, turn: Turn, period: Period, team: TeamInfo | None) -> list[OutboundMessage]:
+        """`team`: the rep's team from `rep_timezone`, passed in so it is looked up once per command."""
         lang = turn.lang
-        _tz, team = await rep_timezone(turn)
         repo = metrics_repo(turn)
         previous = period.shift(-1)
-        now_sums = await repo.user_sums(turn.user.id, period.start, period.end)
-        before = await repo.user_sums(turn.user.id, previous.start, previous.end)
+        now_sums, before = await repo.user_sums_pair(turn.user.id, (period.start, period.end),
+                                                     (previous.start, previous.end))
         targets = await teams_repo(turn).targets(team.id) if team else {}
         health = await repo.user_health(turn.user.id, period.start, period.end, orphan_cut(turn.now, self.catalog))
         lines = []
