@@ -22,7 +22,7 @@ BENCHMARKS: list[tuple[str, str, list[str], list[str]]] = [
     ("retrieval", "bench_retrieval.py", [], ["--rounds", "5"]),
     ("classifier", "bench_classifier.py", [], ["--rounds", "10"]),
     ("engine", "bench_engine.py", [], ["--reps", "5", "--rounds", "2"]),
-    ("e2e", "bench_e2e.py", [], ["--duration", "4"]),
+    ("e2e", "bench_e2e.py", [], ["--duration", "4", "--rounds", "1"]),
     ("manager", "bench_manager.py", [], ["--reps", "50", "--weeks", "12", "--runs", "5"]),
 ]
 

@@ -360,6 +360,10 @@ _CHATS_WAITING = (  # chats with replies that no sender holds (queued by others,
            or_(_outbox.c.claimed_until.is_(None), _outbox.c.claimed_until <= bindparam("now")))
     .distinct()
 )
+_ADD_UPDATES = {  # one statement for any batch size: a multi-row VALUES would be compiled anew each time
+    "postgresql": pg_insert(_inbox).on_conflict_do_nothing(index_elements=["update_id"]),
+    "sqlite": sqlite_insert(_inbox).on_conflict_do_nothing(index_elements=["update_id"]),
+}
 _CHAT_LOCK = select(func.pg_advisory_xact_lock(bindparam("chat")))
 
 
@@ -370,21 +374,17 @@ class Inbox:
         self.session = session
         self.now = clock
 
-    async def add_many(self, items: list[tuple[int, int, dict[str, Any]]]) -> int:
-        """Insert (update_id, chat_id, payload) rows, ignoring ids already stored; returns rows inserted."""
+    async def add_many(self, items: list[tuple[int, int, dict[str, Any]]]) -> None:
+        """Insert (update_id, chat_id, payload) rows, ignoring ids already stored (Telegram re-sends)."""
         if not items:
-            return 0
+            return
         now = self.now()
-        values = [
+        connection = await self.session.connection()
+        await connection.execute(_ADD_UPDATES[connection.dialect.name], [
             {"update_id": uid, "chat_id": chat, "payload": payload, "status": "pending", "attempts": 0,
              "received_at": now}
             for uid, chat, payload in items
-        ]
-        dialect = self.session.get_bind().dialect.name
-        insert_fn = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = insert_fn(InboxUpdate).values(values).on_conflict_do_nothing(index_elements=["update_id"])
-        result = await self.session.execute(stmt)
-        return int(getattr(result, "rowcount", 0) or 0)
+        ])
 
     async def take(self, update_id: int, status: str = "done") -> bool:
         """Claim and settle an update in one statement: True when it is ours, in this transaction.

@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.engine.commands import COMMANDS
 from bot.runtime import Runtime
 from bot.telegram.handlers import BotContext, register
+from bot.telegram.http import AiohttpRequest
 from bot.telegram.inbox import Dispatcher, Poller
 from bot.telegram.reminders import DEFAULT_INTERVAL, ReminderLoop
 from bot.telegram.sender import OutboxSender
@@ -28,36 +29,31 @@ from bot.telegram.sender import OutboxSender
 log = logging.getLogger(__name__)
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
-UNLIMITED_SEND_CONNECTIONS = 8
+SEND_CONNECTIONS = 8
 
 
 def build_application(settings: Settings, runtime: Runtime) -> AnyApplication:
     token = settings.require_token()
     base = settings.telegram_api_base_url.rstrip("/")
     file_base = base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file/bot"
+    # sends share a few kept-alive connections (the rest wait their turn for one); getUpdates has its own
+    sending = AiohttpRequest(connections=SEND_CONNECTIONS, pool_timeout=30.0)
     builder = (
         ApplicationBuilder()
         .token(token)
         .base_url(base)
         .base_file_url(file_base)
+        .request(sending)
+        .get_updates_request(AiohttpRequest(connections=1))
         .updater(None)
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(True)
     )
-    if settings.send_rate > 0:
-        # Telegram's flood limits: the overall rate here, 20 a minute in groups by PTB's default. Requests
-        # wait in the limiter, not for a connection, so what reaches Telegram keeps the limiter's pace.
-        application: AnyApplication = builder.rate_limiter(
-            AIORateLimiter(overall_max_rate=settings.send_rate, max_retries=3)).build()
-    else:
-        # Unlimited (a local Bot API server): a few kept-alive connections carry every reply. httpcore
-        # scans all open connections, a syscall each, for every request, so PTB's 256 made sending to 60
-        # busy chats cost 3x the engine's own work (py-spy on benchmarks/bench_e2e.py).
-        application = builder.connection_pool_size(UNLIMITED_SEND_CONNECTIONS).pool_timeout(30.0).build()
+    # Telegram's flood limits: the overall rate here, 20 a minute in groups by PTB's default
+    limiter = AIORateLimiter(overall_max_rate=settings.send_rate, max_retries=3) if settings.send_rate > 0 else None
+    application: AnyApplication = (builder.rate_limiter(limiter) if limiter else builder).build()
     application.bot_data["runtime"] = runtime
-    application.bot_data["sender"] = OutboxSender(
-        application.bot, runtime.sessions, settings.chat_send_rate,
-        connections=None if settings.send_rate > 0 else UNLIMITED_SEND_CONNECTIONS)
+    application.bot_data["sender"] = OutboxSender(application.bot, runtime.sessions, settings.chat_send_rate)
     register(application)
     return application
 

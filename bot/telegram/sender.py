@@ -7,8 +7,7 @@ import io
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
@@ -106,11 +105,8 @@ class Settler:
 
 class OutboxSender:
     def __init__(self, bot: Bot, sessions: async_sessionmaker[AsyncSession], chat_rate: float = 0.0,
-                 connections: int | None = None, settle_window: float = SETTLE_WINDOW) -> None:
+                 settle_window: float = SETTLE_WINDOW) -> None:
         self.bot = bot
-        # at most as many requests in flight as the HTTP pool has connections: requests queued inside
-        # httpcore's pool are rescanned on every completion, queued here they cost nothing
-        self._in_flight = asyncio.Semaphore(connections) if connections else None
         self.sessions = sessions
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}  # chat → (lock, tasks using it)
         self.token = uuid.uuid4().hex  # this worker's claim on outbox rows
@@ -252,19 +248,13 @@ class OutboxSender:
                   MAX_SEND_ATTEMPTS)
         return False
 
-    async def _request(self, call: Awaitable[Any]) -> Any:
-        if self._in_flight is None:
-            return await call
-        async with self._in_flight:
-            return await call
-
     async def _edit(self, chat_id: int, message_id: int, message: OutboundMessage) -> bool:
         """Replace a message in place; False when Telegram refuses (too old, deleted): send it anew then."""
         if len(message.text) > TELEGRAM_TEXT_LIMIT:
             return False
         try:
-            await self._request(self.bot.edit_message_text(message.text, chat_id=chat_id, message_id=message_id,
-                                                           reply_markup=keyboard(message)))
+            await self.bot.edit_message_text(message.text, chat_id=chat_id, message_id=message_id,
+                                             reply_markup=keyboard(message))
         except BadRequest as exc:
             return "not modified" in exc.message.lower()
         return True
@@ -276,17 +266,16 @@ class OutboxSender:
             data = io.BytesIO(message.attachment.content)
             await self.pacer.wait(chat_id)
             if message.attachment.kind == "photo":
-                await self._request(self.bot.send_photo(
+                await self.bot.send_photo(
                     chat_id, photo=data, caption=caption, filename=message.attachment.filename,
-                    reply_markup=markup if caption else None))
+                    reply_markup=markup if caption else None)
             else:
-                await self._request(self.bot.send_document(
+                await self.bot.send_document(
                     chat_id, document=data, caption=caption, filename=message.attachment.filename,
-                    reply_markup=markup if caption else None))
+                    reply_markup=markup if caption else None)
             if caption is not None:
                 return
         parts = split_text(message.text)
         for i, part in enumerate(parts):
             await self.pacer.wait(chat_id)
-            await self._request(self.bot.send_message(chat_id, part,
-                                                      reply_markup=markup if i == len(parts) - 1 else None))
+            await self.bot.send_message(chat_id, part, reply_markup=markup if i == len(parts) - 1 else None)

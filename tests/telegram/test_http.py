@@ -1,0 +1,52 @@
+"""The bot's HTTP transport (aiohttp under PTB): what PTB needs from it, seen from the Bot API's side."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import NetworkError, TimedOut
+
+from bot.telegram.http import AiohttpRequest
+from tests.fakebot.server import FakeBotApi
+
+REP = 4242
+
+
+def _bot(api: FakeBotApi, request: AiohttpRequest) -> Bot:
+    return Bot(api.token, base_url=api.base_url, base_file_url=api.base_file_url, request=request,
+               get_updates_request=AiohttpRequest(connections=1))
+
+
+async def test_text_buttons_and_files_reach_the_api_intact(fake_api: FakeBotApi) -> None:
+    async with _bot(fake_api, AiohttpRequest()) as bot:
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton("查看本周 ✅", callback_data="week:0")]])
+        sent = await bot.send_message(REP, "本周拜访 3 次 & 名片 2 张", reply_markup=markup)
+        await bot.send_document(REP, document=b"a,b\n1,2\n", filename="周报.csv")
+    [text, document] = fake_api.sent(REP)
+    assert sent.message_id == text.message_id and text.text == "本周拜访 3 次 & 名片 2 张"
+    assert fake_api.calls("sendMessage")[0].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "week:0"
+    assert document.document == b"a,b\n1,2\n" and document.filename == "周报.csv"
+
+
+async def test_a_stalled_answer_is_a_timeout(fake_api: FakeBotApi) -> None:
+    async with _bot(fake_api, AiohttpRequest(read_timeout=0.3)) as bot:
+        fake_api.fail_next("sendMessage", kind="timeout", delay=1.5)
+        with pytest.raises(TimedOut):
+            await bot.send_message(REP, "hello")
+
+
+async def test_an_unreachable_api_is_a_network_error() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    request = AiohttpRequest(connect_timeout=2.0)
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError):
+            await request.post(f"http://127.0.0.1:{port}/bot1:x/getMe")
+    finally:
+        await request.shutdown()
+    with pytest.raises(NetworkError, match="not initialized"):  # PTB wraps the transport's errors
+        await request.post(f"http://127.0.0.1:{port}/bot1:x/getMe")
