@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.engine.commands import COMMANDS
 from bot.runtime import Runtime
 from bot.telegram.handlers import BotContext, register
-from bot.telegram.http import AiohttpRequest
+from bot.telegram.http import AiohttpRequest, UpdatesRequest
 from bot.telegram.inbox import Dispatcher, Poller
 from bot.telegram.reminders import DEFAULT_INTERVAL, ReminderLoop
 from bot.telegram.sender import OutboxSender
@@ -38,13 +38,14 @@ def build_application(settings: Settings, runtime: Runtime) -> AnyApplication:
     file_base = base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base + "/file/bot"
     # sends share a few kept-alive connections (the rest wait their turn for one); getUpdates has its own
     sending = AiohttpRequest(connections=SEND_CONNECTIONS, pool_timeout=30.0)
+    polling = UpdatesRequest()
     builder = (
         ApplicationBuilder()
         .token(token)
         .base_url(base)
         .base_file_url(file_base)
         .request(sending)
-        .get_updates_request(AiohttpRequest(connections=1))
+        .get_updates_request(polling)
         .updater(None)
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(True)
@@ -53,6 +54,7 @@ def build_application(settings: Settings, runtime: Runtime) -> AnyApplication:
     limiter = AIORateLimiter(overall_max_rate=settings.send_rate, max_retries=3) if settings.send_rate > 0 else None
     application: AnyApplication = (builder.rate_limiter(limiter) if limiter else builder).build()
     application.bot_data["runtime"] = runtime
+    application.bot_data["updates_request"] = polling
     application.bot_data["sender"] = OutboxSender(application.bot, runtime.sessions, settings.chat_send_rate)
     register(application)
     return application

@@ -21,6 +21,7 @@ from telegram.ext import Application
 
 from bot.runtime import Runtime
 from bot.telegram.convert import chat_id_of
+from bot.telegram.http import UpdatesRequest
 from bot.telegram.sender import retry_after_seconds
 from db.store import Store, utcnow
 
@@ -179,7 +180,7 @@ class Poller:
             delay = 1.0
             if not updates:
                 continue
-            batch = [(u, u.to_dict()) for u in updates]
+            batch = list(zip(updates, self._payloads(updates), strict=True))
             while True:
                 try:
                     await self.dispatcher.store_updates(batch)
@@ -189,6 +190,14 @@ class Poller:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 30)
             offset = max(u.update_id for u in updates) + 1
+
+    def _payloads(self, updates: tuple[Update, ...]) -> list[dict[str, Any]]:
+        """The updates as Telegram sent them, for the inbox (PTB's parse re-serialised as a fallback)."""
+        source = self.application.bot_data.get("updates_request")
+        raw = source.last_updates if isinstance(source, UpdatesRequest) else None
+        if raw is not None and [p.get("update_id") for p in raw] == [u.update_id for u in updates]:
+            return raw
+        return [u.to_dict() for u in updates]
 
     async def _resume_offset(self) -> int | None:
         """Continue after the newest stored update; a database outage at start-up is waited out."""

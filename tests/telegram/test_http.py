@@ -8,7 +8,9 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import NetworkError, TimedOut
 
+from bot.telegram.app import BotService
 from bot.telegram.http import AiohttpRequest
+from db.store import Store
 from tests.fakebot.server import FakeBotApi
 
 REP = 4242
@@ -50,3 +52,11 @@ async def test_an_unreachable_api_is_a_network_error() -> None:
         await request.shutdown()
     with pytest.raises(NetworkError, match="not initialized"):  # PTB wraps the transport's errors
         await request.post(f"http://127.0.0.1:{port}/bot1:x/getMe")
+
+
+async def test_the_inbox_keeps_each_update_as_telegram_sent_it(fake_api: FakeBotApi, bot: BotService) -> None:
+    uid = fake_api.push_text(REP, "客户说太贵了怎么办", first_name="韩梅梅")
+    await fake_api.wait_for_async(1, chat_id=REP, timeout=15)
+    async with bot.runtime.sessions() as session:
+        stored = await Store(session).inbox.payloads([uid])
+    assert stored[uid] == fake_api.update(uid)  # what crash recovery replays is the original, field for field
