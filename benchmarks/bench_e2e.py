@@ -161,12 +161,19 @@ class BotProcess:
                 self.proc.wait()
 
     def cpu_seconds(self) -> float | None:
-        """User + system CPU time of the bot so far, from /proc (None elsewhere)."""
+        """User + system CPU time so far of the bot and its helper processes, from /proc (None elsewhere)."""
+        total = 0.0
+        pending = [self.proc.pid]
         try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            while pending:
+                pid = pending.pop()
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    pending += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
             return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
 
     def check_alive(self) -> None:
         if self.proc.poll() is not None:

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     send_rate: float = Field(default=30.0, ge=0, le=1000, validation_alias="SALESCOACH_SEND_RATE")
     # and about one message a second in one chat, short bursts allowed; 0 turns this limiter off
     chat_send_rate: float = Field(default=1.0, ge=0, le=1000, validation_alias="SALESCOACH_CHAT_SEND_RATE")
+    # knowledge searches in a helper process (another core) instead of the bot's event loop
+    search_worker: bool = Field(default=True, validation_alias="SALESCOACH_SEARCH_WORKER")
 
     @field_validator("log_level")
     @classmethod

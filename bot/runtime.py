@@ -14,10 +14,13 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.engine.answers import ASK_LIMIT
 from bot.engine.content import Content
 from bot.engine.core import Engine, EngineConfig
 from bot.engine.events import InboundEvent, OutboundMessage
 from bot.engine.features import install_all
+from bot.kb.search import Hit
+from bot.kb.worker import SearchWorker
 from db.session import create_engine, make_sessionmaker, upgrade_async
 from db.store import OutboxItem, Store
 
@@ -54,12 +57,31 @@ class Runtime:
         install_all(self.engine)
         self.db: AsyncEngine = create_engine(settings.database_url)
         self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(self.db)
+        self.search_worker: SearchWorker | None = None  # the bot's helper process (start_search_worker)
+
+    async def start_search_worker(self) -> None:
+        """Knowledge searches in a helper process from now on (the Telegram bot; the console needs none)."""
+        if self.search_worker is None:
+            self.search_worker = SearchWorker(self.settings.knowledge_dir, self.settings.talk_dir,
+                                              self.content.index)
+            await self.search_worker.start()
 
     async def migrate(self) -> None:
         await upgrade_async(self.settings.database_url)
 
     async def close(self) -> None:
+        if self.search_worker is not None:
+            await self.search_worker.close()
+            self.search_worker = None
         await self.db.dispose()
+
+    async def _search_ahead(self, event: InboundEvent) -> dict[str, list[Hit]] | None:
+        """Run the event's knowledge search in the helper before the transaction opens, so neither the
+        transaction nor the event loop waits on it; unused when the rep turns out to be in a flow."""
+        question = self.engine.question_in(event)
+        if self.search_worker is None or question is None:
+            return None
+        return {question: await self.search_worker.search(question, ASK_LIMIT)}
 
     async def process(self, event: InboundEvent, *, queue_for_chat: bool = False,
                       sender_token: str | None = None) -> Processed:
@@ -69,13 +91,14 @@ class Runtime:
         done (redelivery) or not yet its turn, marked done in the same transaction, and the replies go
         to the outbox; with a `sender_token` they are also claimed for that sender (`Processed.to_send`).
         """
+        primed = await self._search_ahead(event)
         async with self.sessions() as session:
             store = Store(session, self.engine.clock)
             try:
                 if queue_for_chat and event.update_id is not None and not await store.inbox.take(event.update_id):
                     await store.rollback()
                     return Processed([], duplicate=True)
-                messages = await self.engine.handle(store, event)
+                messages = await self.engine.handle(store, event, primed)
                 processed = Processed(messages)
                 if queue_for_chat:
                     payloads = []

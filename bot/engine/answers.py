@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING
 
 from bot.engine.events import Button, Lang, OutboundMessage
 from bot.kb.models import LANGS, Entry
+from bot.kb.search import Hit
 from bot.text.normalize import has_cjk
 
 if TYPE_CHECKING:
     from bot.engine.content import Content
 
 MAX_RELATED = 3
+ASK_LIMIT = 3  # hits a question is answered from: the best, or up to three to choose between
 _ENTRY_ID = re.compile(r"\b[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\b")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 
@@ -36,9 +38,11 @@ class Answers:
         # one per entry and language, so it stays bounded by the knowledge base.
         self._cards: dict[tuple[str, Lang], tuple[str, tuple[tuple[Button, ...], ...]]] = {}
 
-    def ask(self, query: str, lang: Lang) -> list[OutboundMessage]:
+    def ask(self, query: str, lang: Lang, hits: list[Hit] | None = None) -> list[OutboundMessage]:
+        """`hits`: the search for `query` (limit ASK_LIMIT) when the caller ran it ahead, elsewhere."""
         lang = answer_language(query, lang)
-        hits = self.content.index.search(query, limit=3)
+        if hits is None:
+            hits = self.content.index.search(query, limit=ASK_LIMIT)
         if not hits:
             return [OutboundMessage(self.t(lang, "ask_nothing"), buttons=[[Button(self.t(lang, "topics_button"), "t:")]])]
         best = hits[0]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +15,7 @@ from bot.engine.events import Button, InboundEvent, Lang, OutboundMessage
 from bot.engine.flowdefs import Flow, FlowError, Step
 from bot.engine.flows import FlowOutcome, FlowRunner
 from bot.engine.i18n import as_lang, pick_language
+from bot.kb.search import Hit
 from db.store import CustomerInfo, DialogState, Store, UserInfo
 
 MAX_TEXT = 4096
@@ -55,6 +56,7 @@ class Turn:
     lang: Lang
     event: InboundEvent
     now: datetime
+    primed: Mapping[str, list[Hit]] = field(default_factory=dict)  # searches run ahead (Engine.question_in)
 
     @property
     def today(self) -> date:
@@ -122,12 +124,26 @@ class Engine:
                                     f"unknown checker {step.check!r}")
 
     # ----- entry point ------------------------------------------------------------------------
-    async def handle(self, store: Store, event: InboundEvent) -> list[OutboundMessage]:
-        """Handle one event inside the caller's transaction; the caller commits, then sends."""
+    @staticmethod
+    def question_in(event: InboundEvent) -> str | None:
+        """The text this event may be answered from the knowledge base with (free text, /ask …), so a
+        caller can search ahead, outside the transaction; whether it is depends on the rep's state."""
+        if event.kind == "text" and event.text.strip() and len(event.text) <= MAX_TEXT:
+            return event.text
+        if event.kind == "command" and event.command == "ask" and event.args.strip() and len(event.text) <= MAX_TEXT:
+            return event.args
+        return None
+
+    async def handle(self, store: Store, event: InboundEvent,
+                     primed: Mapping[str, list[Hit]] | None = None) -> list[OutboundMessage]:
+        """Handle one event inside the caller's transaction; the caller commits, then sends.
+
+        `primed`: knowledge searches already run for `question_in(event)` (limit ASK_LIMIT)."""
         user = await store.users.ensure(
             event.user_id, event.name, pick_language(event.language_code), self.config.timezone
         )
-        turn = Turn(store=store, user=user, lang=as_lang(user.language), event=event, now=self.clock())
+        turn = Turn(store=store, user=user, lang=as_lang(user.language), event=event, now=self.clock(),
+                    primed=primed or {})
         dialog = await self._live_dialog(turn)
         if event.kind == "unsupported":
             return [OutboundMessage(self.t(turn.lang, "unsupported_media"))] + await self._tail_prompt(turn, dialog)
@@ -149,7 +165,7 @@ class Engine:
             claimed = await handler(turn)
             if claimed is not None:
                 return claimed
-        return self.answers.ask(event.text, turn.lang)
+        return self.answers.ask(event.text, turn.lang, turn.primed.get(event.text))
 
     # ----- dialogs ----------------------------------------------------------------------------
     async def _live_dialog(self, turn: Turn) -> DialogState | None:
@@ -351,7 +367,7 @@ class Engine:
         if name == "ask":
             if not args.strip():
                 return [OutboundMessage(self.t(lang, "ask_usage"))] + await self._tail_prompt(turn, dialog)
-            return self.answers.ask(args, lang) + await self._continue_note(turn, dialog)
+            return self.answers.ask(args, lang, turn.primed.get(args)) + await self._continue_note(turn, dialog)
         if name == "topics":
             return [self.answers.topics(lang)] + await self._continue_note(turn, dialog)
         if name in self.commands:

@@ -66,7 +66,7 @@ def test_kill_9_in_a_loop_while_updates_stream_in(
     import asyncio
 
     rng = random.Random(seed)
-    bot = BotProcess(fake_api, database_url, tmp_path / "bot.log")
+    bot = BotProcess(fake_api, database_url, tmp_path / "bot.log", search_worker=False)  # restarts many times
     bot.start()
     try:
         wait_polling(fake_api, 0)

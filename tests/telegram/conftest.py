@@ -16,12 +16,14 @@ from bot.telegram.app import BotService
 from tests.fakebot.server import FakeBotApi
 
 
-def bot_settings(settings: Settings, api: FakeBotApi, chat_send_rate: float = 0.0) -> Settings:
+def bot_settings(settings: Settings, api: FakeBotApi, chat_send_rate: float = 0.0,
+                 search_worker: bool = False) -> Settings:
     """Settings for a bot on the fake; the per-chat pace is off unless a test is about it (a rep in these
-    tests answers faster than one message a second)."""
+    tests answers faster than one message a second), and searches run in-process unless a test is about
+    the helper (each would load the knowledge base again)."""
     return settings.model_copy(
         update={"telegram_bot_token": SecretStr(api.token), "telegram_api_base_url": api.base_url,
-                "chat_send_rate": chat_send_rate}
+                "chat_send_rate": chat_send_rate, "search_worker": search_worker}
     )
 
 

@@ -20,8 +20,9 @@ REP = 7001
 class BotProcess:
     """`salescoach run` as a real subprocess against the fake Bot API."""
 
-    def __init__(self, api: FakeBotApi, database_url: str, log: Path) -> None:
-        self.env = {**os.environ, **api.env(), "DATABASE_URL": database_url, "SALESCOACH_LOG_LEVEL": "INFO"}
+    def __init__(self, api: FakeBotApi, database_url: str, log: Path, search_worker: bool = True) -> None:
+        self.env = {**os.environ, **api.env(), "DATABASE_URL": database_url, "SALESCOACH_LOG_LEVEL": "INFO",
+                    "SALESCOACH_SEARCH_WORKER": str(search_worker).lower()}
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -30,6 +31,12 @@ class BotProcess:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bot.cli", "run"], env=self.env, cwd=REPO_ROOT, stdout=out, stderr=out
             )
+
+    def helpers(self) -> list[int]:
+        """Process ids of the bot's children (its search helper)."""
+        assert self.proc is not None
+        tasks = Path(f"/proc/{self.proc.pid}/task")
+        return [int(c) for t in tasks.iterdir() for c in (t / "children").read_text().split()] if tasks.exists() else []
 
     def kill9(self) -> None:
         assert self.proc is not None
@@ -55,6 +62,14 @@ def bot_process(fake_api: FakeBotApi, database_url: str, tmp_path: Path) -> Iter
         process.stop()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; init reaps it
+
+
 def say(api: FakeBotApi, text: str, expect: str, timeout: float = 20.0) -> None:
     mark = api.mark(REP)
     api.push_text(REP, text)
@@ -64,7 +79,11 @@ def say(api: FakeBotApi, text: str, expect: str, timeout: float = 20.0) -> None:
 def test_kill_9_mid_prep_then_restart_resumes(fake_api: FakeBotApi, bot_process: BotProcess) -> None:
     say(fake_api, "/prep", "拜访哪位客户", timeout=30)
     say(fake_api, "华为技术", "要见的是谁")
+    helpers = bot_process.helpers()
+    assert helpers  # the search helper runs beside the bot
     bot_process.kill9()
+    for pid in helpers:  # … and leaves when the bot dies: its questions pipe is closed
+        fake_api.wait_until(lambda pid=pid: not _alive(pid), timeout=30, message=f"helper {pid} still running")
     mark = fake_api.mark(REP)
     fake_api.push_text(REP, "王经理")  # sent while the bot is down
     bot_process.start()

@@ -139,3 +139,25 @@ async def test_webhook_checks_secret_and_processes_redelivery_once(
         service.stop()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=15)
+
+
+async def test_questions_are_answered_through_the_search_helper(
+    fake_api: FakeBotApi, settings: Settings, content: Content
+) -> None:
+    helped = bot_settings(settings, fake_api, search_worker=True)
+    service = BotService(helped, Runtime(helped, content=content))
+    task = asyncio.create_task(service.run(poll_timeout=1))
+    try:
+        await fake_api.wait_for_call_async("setMyCommands", count=2, timeout=15)
+        worker = service.runtime.search_worker
+        assert worker is not None
+        await asyncio.wait_for(worker.wait_ready(), 60)
+        fake_api.push_text(REP, "客户说太贵了怎么办")
+        [card] = await fake_api.wait_for_async("📘", chat_id=REP, timeout=15)
+        expected = content.kb[content.index.search("客户说太贵了怎么办", limit=3)[0].entry_id]
+        assert expected.title_in("zh") in (card.text or "")
+    finally:
+        service.stop()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=15)
+    assert service.runtime.search_worker is None  # closed with the bot, no helper left behind
