@@ -88,10 +88,13 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
                 parsed = parsed.difference_update_query([setting])
                 kwargs.setdefault("connect_args", {}).setdefault("server_settings", {})[setting] = str(value)
         kwargs.setdefault("pool_pre_ping", True)
-        # enough connections for the chats handled at once, so the pool does not open and close overflow
-        # connections (TLS set-up, cold statement cache) under load
+        # A fixed set of connections, kept open: updates beyond it wait for one (cheaply, in the pool's
+        # queue). Overflow connections were opened and closed again under load — a server process, a TLS
+        # attempt and a cold statement cache each time — and that cost the bot more CPU than all its queries
+        # (py-spy on benchmarks/bench_e2e.py with 60 reps). 20 per worker leaves room for several workers
+        # within PostgreSQL's default of 100 connections.
         kwargs.setdefault("pool_size", 20)
-        kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("max_overflow", 0)
         engine = create_async_engine(parsed, **kwargs)
     return engine
 
