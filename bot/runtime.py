@@ -81,7 +81,14 @@ class Runtime:
         question = self.engine.question_in(event)
         if self.search_worker is None or question is None:
             return None
-        return {question: await self.search_worker.search(question, ASK_LIMIT)}
+        try:
+            hits = await self.search_worker.search(question, ASK_LIMIT)
+        except Exception:  # the engine searches itself if it needs to, and meets the error there
+            log.exception("searching ahead failed for update %s", event.update_id)
+            return None
+        if any(self.content.kb.get(hit.entry_id) is None for hit in hits):
+            return None  # the helper read knowledge files that changed since the bot loaded them
+        return {question: hits}
 
     async def process(self, event: InboundEvent, *, queue_for_chat: bool = False,
                       sender_token: str | None = None) -> Processed:

@@ -28,7 +28,10 @@ from bot.kb.search import Hit, KnowledgeIndex
 log = logging.getLogger(__name__)
 
 ANSWER_TIMEOUT = 2.0  # seconds; then the bot searches itself
-RESTART_AFTER = 5.0  # seconds between attempts to start a helper that died
+RESTART_AFTER = 5.0  # seconds before starting a helper that died; doubled while it keeps dying, up to
+MAX_RESTART_AFTER = 300.0
+MAX_IN_FLIGHT = 8  # more questions waiting than this: the helper is behind, the bot searches itself
+STUCK_AFTER = 3  # unanswered questions in a row: the helper is replaced
 
 
 class SearchWorker:
@@ -47,6 +50,8 @@ class SearchWorker:
         self._pending: dict[int, asyncio.Future[list[Hit]]] = {}
         self._ids = itertools.count(1)
         self._next_start = 0.0
+        self._restart_after = RESTART_AFTER
+        self._missed = 0
         self._closed = False
 
     @property
@@ -62,15 +67,24 @@ class SearchWorker:
     async def start(self) -> None:
         """Start the helper; it loads the knowledge base on its own, meanwhile questions are answered here."""
         loop = asyncio.get_running_loop()
-        self._next_start = loop.time() + RESTART_AFTER
+        self._next_start = loop.time() + self._restart_after
+        self._restart_after = min(self._restart_after * 2, MAX_RESTART_AFTER)  # reset once it is ready
+        self._missed = 0
         try:
-            self._process = await asyncio.create_subprocess_exec(
+            # its own session: a Ctrl+C or SIGTERM to the bot's process group leaves it to exit when the
+            # bot closes the pipe, instead of dying first with a traceback
+            process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot.kb.worker", str(self.knowledge_dir), str(self.talk_dir),
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, start_new_session=True)
         except OSError as exc:
             log.warning("search helper could not start (%s); searching in the bot process", exc)
             return
-        self._reader = asyncio.create_task(self._read(self._process))
+        if self._closed:  # closed while it was starting
+            process.kill()
+            await process.wait()
+            return
+        self._process = process
+        self._reader = asyncio.create_task(self._read(process))
 
     async def _read(self, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None
@@ -78,6 +92,7 @@ class SearchWorker:
             while line := await process.stdout.readline():
                 if line == b"ready\n":
                     self._ready = True
+                    self._restart_after = RESTART_AFTER
                     if self._became_ready is None:
                         self._became_ready = asyncio.Event()
                     self._became_ready.set()
@@ -111,14 +126,24 @@ class SearchWorker:
         if not self._ready or process is None or process.stdin is None:
             await self._restart_if_due()
             return self.fallback.search(query, limit=limit)
+        if len(self._pending) >= MAX_IN_FLIGHT:  # behind: waiting would only add to the rep's wait
+            return self.fallback.search(query, limit=limit)
         number = next(self._ids)
         future: asyncio.Future[list[Hit]] = asyncio.get_running_loop().create_future()
         self._pending[number] = future
         try:
             process.stdin.write(json.dumps([number, query, limit], ensure_ascii=False).encode() + b"\n")
-            return await asyncio.wait_for(future, self.timeout)
+            hits = await asyncio.wait_for(future, self.timeout)
+            self._missed = 0
+            return hits
         except Exception as exc:  # slow, gone or broken: the rep still gets an answer
             log.info("search helper did not answer (%r); searching in the bot process", exc)
+            if isinstance(exc, TimeoutError):
+                self._missed += 1
+                if self._missed >= STUCK_AFTER and process.returncode is None:
+                    log.warning("search helper stopped answering; starting a new one")
+                    with contextlib.suppress(ProcessLookupError):
+                        process.kill()  # its reader fails what is pending; the next question restarts it
             return self.fallback.search(query, limit=limit)
         finally:
             self._pending.pop(number, None)

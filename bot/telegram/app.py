@@ -99,6 +99,12 @@ class BotService:
         await self.runtime.migrate()
         if self.settings.search_worker:
             await self.runtime.start_search_worker()
+        try:
+            await self._serve(webhook_url, poll_timeout)
+        finally:  # the search helper and the database pool, also when start-up fails (bad token, no network)
+            await self.runtime.close()
+
+    async def _serve(self, webhook_url: str | None, poll_timeout: int) -> None:
         async with self.application:
             self.runtime.engine.bot_username = self.application.bot.username  # for invite deep links
             await self.application.start()
@@ -138,7 +144,6 @@ class BotService:
             if site is not None:
                 await site.stop()
             await self.application.stop()
-        await self.runtime.close()
 
     @staticmethod
     async def _quietly(step: Awaitable[None]) -> None:

@@ -46,7 +46,8 @@ class AiohttpRequest(BaseRequest):
             # made here, not in __init__: the session belongs to the running event loop
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self.connections), headers=self._headers,
-                timeout=aiohttp.ClientTimeout(total=None), auto_decompress=True)
+                timeout=aiohttp.ClientTimeout(total=None), auto_decompress=True,
+                trust_env=True)  # HTTPS_PROXY / ALL_PROXY, as PTB's default transport reads them
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
@@ -75,7 +76,8 @@ class AiohttpRequest(BaseRequest):
         # aiohttp has no write timeout: an upload is bounded by its write and read allowances together
         timeout = aiohttp.ClientTimeout(
             total=(write or 0) + (read or 0) + (connect or 0) + (pool or 0) if files and write and read else None,
-            connect=pool, sock_connect=connect, sock_read=read)
+            # aiohttp's `connect` covers waiting for a pooled connection *and* opening a new one
+            connect=(pool or 0) + (connect or 0) or None, sock_connect=connect, sock_read=read)
         try:
             if files and request_data is not None:
                 form = aiohttp.FormData(quote_fields=False)  # file names as UTF-8, as Telegram shows them

@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import REPO_ROOT
 from bot.engine.content import Content
-from bot.kb.worker import SearchWorker
+from bot.kb.worker import STUCK_AFTER, SearchWorker
 
 QUESTIONS = ["客户说太贵了怎么办", "怎么问出客户的真实需求", "how do I ask for the next meeting", "客户一直拖着不签单",
              "什么是SPIN提问", "周末去哪儿玩"]
@@ -65,7 +65,7 @@ async def test_a_helper_that_dies_costs_no_answer_and_comes_back(content: Conten
     assert worker._process is None
 
 
-async def test_a_silent_helper_is_not_waited_for_long(content: Content) -> None:
+async def test_a_silent_helper_is_not_waited_for_long_and_is_replaced(content: Content) -> None:
     worker = SearchWorker(*_dirs(), fallback=content.index, timeout=0.2)
     await worker.start()
     try:
@@ -74,10 +74,17 @@ async def test_a_silent_helper_is_not_waited_for_long(content: Content) -> None:
         assert process is not None
         os.kill(process.pid, signal.SIGSTOP)  # alive, but not answering
         try:
-            async with asyncio.timeout(5):
-                hits = await worker.search("怎么问出客户的真实需求", 3)
-            assert hits == content.index.search("怎么问出客户的真实需求", limit=3)
+            for _ in range(STUCK_AFTER):
+                async with asyncio.timeout(5):
+                    hits = await worker.search("怎么问出客户的真实需求", 3)
+                assert hits == content.index.search("怎么问出客户的真实需求", limit=3)
+            await asyncio.wait_for(process.wait(), 5)  # given up on and killed
         finally:
-            os.kill(process.pid, signal.SIGCONT)
+            if process.returncode is None:
+                os.kill(process.pid, signal.SIGCONT)
+        worker._next_start = 0.0
+        await worker.search("怎么问出客户的真实需求", 3)
+        await _ready(worker)  # a new one answers
+        assert worker._process is not None and worker._process.pid != process.pid
     finally:
         await worker.close()
