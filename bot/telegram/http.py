@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -34,8 +36,21 @@ class AiohttpRequest(BaseRequest):
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[str, str | None] = {}
         self._headers = {"User-Agent": self.USER_AGENT}
         self._json_headers = {**self._headers, "Content-Type": "application/json"}
+
+    def _proxy(self, url: str) -> str | None:
+        """The proxy the environment names for the URL's host (HTTPS_PROXY, ALL_PROXY, NO_PROXY), as PTB's
+        default transport honours them; looked up once per host (aiohttp's trust_env would do it per
+        request, in a thread)."""
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc}"
+        if key not in self._proxies:
+            proxies = getproxies()
+            found = proxies.get(parts.scheme) or proxies.get("all")
+            self._proxies[key] = None if parts.hostname and proxy_bypass(parts.hostname) else found
+        return self._proxies[key]
 
     @property
     def read_timeout(self) -> float | None:
@@ -46,8 +61,7 @@ class AiohttpRequest(BaseRequest):
             # made here, not in __init__: the session belongs to the running event loop
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self.connections), headers=self._headers,
-                timeout=aiohttp.ClientTimeout(total=None), auto_decompress=True,
-                trust_env=True)  # HTTPS_PROXY / ALL_PROXY, as PTB's default transport reads them
+                timeout=aiohttp.ClientTimeout(total=None), auto_decompress=True)
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
@@ -66,6 +80,7 @@ class AiohttpRequest(BaseRequest):
         session = self._session
         if session is None or session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
+        proxy = self._proxy(url)
         files = request_data.multipart_data if request_data is not None else None
         read = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
         connect = self._connect_timeout if isinstance(connect_timeout, DefaultValue) else connect_timeout
@@ -85,15 +100,15 @@ class AiohttpRequest(BaseRequest):
                     form.add_field(name, value)
                 for name, (filename, content, mime_type) in files.items():
                     form.add_field(name, content, filename=filename, content_type=mime_type)
-                response = await session.request(method, url, data=form, timeout=timeout)
+                response = await session.request(method, url, data=form, timeout=timeout, proxy=proxy)
             elif request_data is not None and request_data.parameters:
                 # a JSON body, as the Bot API accepts: url-encoding Chinese text byte by byte in Python
                 # cost more than the rest of building the request
                 body = json.dumps(request_data.parameters, ensure_ascii=False).encode()
                 response = await session.request(method, url, data=body, headers=self._json_headers,
-                                                 timeout=timeout)
+                                                 timeout=timeout, proxy=proxy)
             else:
-                response = await session.request(method, url, timeout=timeout)
+                response = await session.request(method, url, timeout=timeout, proxy=proxy)
             async with response:
                 return response.status, await response.read()
         except TimeoutError as exc:  # asyncio's and aiohttp's timeouts are TimeoutError on Python 3.11

@@ -60,3 +60,15 @@ async def test_the_inbox_keeps_each_update_as_telegram_sent_it(fake_api: FakeBot
     async with bot.runtime.sessions() as session:
         stored = await Store(session).inbox.payloads([uid])
     assert stored[uid] == fake_api.update(uid)  # what crash recovery replays is the original, field for field
+
+
+def test_proxies_come_from_the_environment_once_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    request = AiohttpRequest()
+    assert request._proxy("https://api.telegram.org/bot1:x/getMe") == "http://proxy.example:3128"
+    assert request._proxy("http://127.0.0.1:8081/bot1:x/getMe") is None  # a local Bot API server
+    monkeypatch.setenv("HTTPS_PROXY", "http://other.example:8080")
+    assert request._proxy("https://api.telegram.org/bot1:x/sendMessage") == "http://proxy.example:3128"  # kept
