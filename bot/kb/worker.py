@@ -45,8 +45,7 @@ class SearchWorker:
         self.timeout = timeout
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._ready = False
-        self._became_ready: asyncio.Event | None = None
+        self._ready = asyncio.Event()  # set while the helper answers (binds to the loop on first use)
         self._pending: dict[int, asyncio.Future[list[Hit]]] = {}
         self._ids = itertools.count(1)
         self._next_start = 0.0
@@ -56,13 +55,11 @@ class SearchWorker:
 
     @property
     def ready(self) -> bool:
-        return self._ready
+        return self._ready.is_set()
 
     async def wait_ready(self) -> None:
         """Until the helper answers questions (tests, benchmarks; the bot never waits for it)."""
-        if self._became_ready is None:
-            self._became_ready = asyncio.Event()
-        await self._became_ready.wait()
+        await self._ready.wait()
 
     async def start(self) -> None:
         """Start the helper; it loads the knowledge base on its own, meanwhile questions are answered here."""
@@ -91,11 +88,8 @@ class SearchWorker:
         try:
             while line := await process.stdout.readline():
                 if line == b"ready\n":
-                    self._ready = True
+                    self._ready.set()
                     self._restart_after = RESTART_AFTER
-                    if self._became_ready is None:
-                        self._became_ready = asyncio.Event()
-                    self._became_ready.set()
                     continue
                 number, found = json.loads(line)
                 future = self._pending.pop(number, None)
@@ -108,9 +102,7 @@ class SearchWorker:
         except Exception:
             log.exception("search helper sent something unreadable; searching in the bot process")
         finally:
-            self._ready = False
-            if self._became_ready is not None:
-                self._became_ready.clear()
+            self._ready.clear()
             for future in self._pending.values():
                 if not future.done():
                     future.set_exception(ConnectionError("search helper gone"))
@@ -123,7 +115,7 @@ class SearchWorker:
 
     async def search(self, query: str, limit: int) -> list[Hit]:
         process = self._process
-        if not self._ready or process is None or process.stdin is None:
+        if not self.ready or process is None or process.stdin is None:
             await self._restart_if_due()
             return self.fallback.search(query, limit=limit)
         if len(self._pending) >= MAX_IN_FLIGHT:  # behind: waiting would only add to the rep's wait
