@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -12,10 +13,11 @@ from typing import Any
 import aiosqlite
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -68,6 +70,36 @@ def _inline_sqlite_creator(database: str) -> Callable[[], Any]:
     return connect
 
 
+IDLE_PING_SECONDS = 5.0
+
+
+def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float = IDLE_PING_SECONDS) -> None:
+    """Test a pooled connection before use only when it has sat idle, where a restarted server or a
+    dropped link would show; a connection in steady use proves itself with every statement.
+
+    SQLAlchemy's pool_pre_ping pings at every checkout, and on asyncpg a ping is three round trips
+    (BEGIN, a statement, ROLLBACK): under load that was a quarter of the bot's statements
+    (benchmarks/bench_e2e.py). A busy connection that does fail is invalidated together with the
+    rest of the pool, and its update is taken up again (the inbox keeps it pending).
+    """
+    dialect = engine.sync_engine.dialect
+
+    def checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    def checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:  # the pool replaces the connection and tries again
+            raise exc.DisconnectionError(f"idle connection failed its ping: {error}") from error
+
+    event.listen(engine.sync_engine, "checkin", checkin)
+    event.listen(engine.sync_engine, "checkout", checkout)
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     url = normalise_url(url)
     if is_sqlite(url):
@@ -87,7 +119,6 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             if value:  # e.g. one schema per test run, a name per worker; asyncpg takes them as server settings
                 parsed = parsed.difference_update_query([setting])
                 kwargs.setdefault("connect_args", {}).setdefault("server_settings", {})[setting] = str(value)
-        kwargs.setdefault("pool_pre_ping", True)
         # A fixed set of connections, kept open: updates beyond it wait for one (cheaply, in the pool's
         # queue). Overflow connections were opened and closed again under load — a server process, a TLS
         # attempt and a cold statement cache each time — and that cost the bot more CPU than all its queries
@@ -96,6 +127,8 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("pool_size", 20)
         kwargs.setdefault("max_overflow", 0)
         engine = create_async_engine(parsed, **kwargs)
+        if not kwargs.get("pool_pre_ping"):
+            _ping_idle_connections(engine, IDLE_PING_SECONDS)
     return engine
 
 

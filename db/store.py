@@ -24,6 +24,7 @@ from db.models import (
     OutboxMessage,
     User,
 )
+from db.models_roleplay import RoleplaySession
 
 
 def utcnow() -> datetime:
@@ -51,10 +52,31 @@ _USER_SEEN = (update(_users).where(_users.c.id == bindparam("user_id"))
               .values(last_seen_at=bindparam("seen")))
 _USER_LANGUAGE = (update(_users).where(_users.c.id == bindparam("user_id"))
                   .values(language=bindparam("lang"), language_chosen=True))
+_open_dialog = _dialogs.alias("open_dialog")
+_roleplays = cast(Table, RoleplaySession.__table__)
+_DIALOG_COLUMNS = (_dialogs.c.id, _dialogs.c.user_id, _dialogs.c.chat_id, _dialogs.c.flow, _dialogs.c.step,
+                   _dialogs.c.phase, _dialogs.c.status, _dialogs.c.slots, _dialogs.c.history,
+                   _dialogs.c.created_at, _dialogs.c.updated_at)
+# The user with what they have open, in one round trip at the start of every event: the user, their
+# newest active dialog and whether a role-play is live (three statements before; each a round trip to
+# PostgreSQL, bench_e2e.py).
+_ARRIVAL = (
+    select(
+        _users.c.id, _users.c.telegram_id, _users.c.name, _users.c.language, _users.c.language_chosen,
+        _users.c.timezone, _users.c.last_seen_at,
+        *(column.label(f"dialog_{column.name}") for column in _DIALOG_COLUMNS),
+        select(_roleplays.c.id).where(_roleplays.c.user_id == _users.c.id, _roleplays.c.status == "active")
+        .exists().label("roleplay_open"),
+    )
+    .select_from(_users.outerjoin(_dialogs, _dialogs.c.id == (
+        select(func.max(_open_dialog.c.id))
+        .where(_open_dialog.c.user_id == _users.c.id, _open_dialog.c.status == "active")
+        .correlate(_users).scalar_subquery()
+    )))
+    .where(_users.c.telegram_id == bindparam("telegram_id"))
+)
 _ACTIVE_DIALOG = (
-    select(_dialogs.c.id, _dialogs.c.user_id, _dialogs.c.chat_id, _dialogs.c.flow, _dialogs.c.step,
-           _dialogs.c.phase, _dialogs.c.status, _dialogs.c.slots, _dialogs.c.history, _dialogs.c.created_at,
-           _dialogs.c.updated_at)
+    select(*_DIALOG_COLUMNS)
     .where(_dialogs.c.user_id == bindparam("user_id"), _dialogs.c.status == "active")
     .order_by(_dialogs.c.id.desc())
     .limit(1)
@@ -99,6 +121,27 @@ class DialogState:
     meta: dict[str, Any] = field(default_factory=dict)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+@dataclass
+class Arrival:
+    """A user as an event finds them: their flow in progress and whether a role-play is live."""
+
+    user: UserInfo
+    dialog: DialogState | None
+    roleplay_open: bool
+
+
+def _dialog(row: Any, prefix: str = "") -> DialogState:
+    """From a row with the dialog's columns (named with `prefix` when joined to another table's)."""
+    def get(name: str) -> Any:
+        return getattr(row, prefix + name)
+
+    return DialogState(
+        id=get("id"), user_id=get("user_id"), chat_id=get("chat_id"), flow=get("flow"), step=get("step"),
+        phase=get("phase"), status=get("status"), slots=get("slots") or {}, meta=get("history") or {},
+        created_at=get("created_at"), updated_at=get("updated_at"),
+    )
 
 
 @dataclass(frozen=True)
@@ -160,10 +203,13 @@ class Users:
         return _user(row) if row else None
 
     async def ensure(self, telegram_id: int, name: str, language: str, timezone: str) -> UserInfo:
-        """The user, created on first contact; name refreshed, last_seen bumped (at most once a minute
-        unless the name changes)."""
+        return (await self.arrive(telegram_id, name, language, timezone)).user
+
+    async def arrive(self, telegram_id: int, name: str, language: str, timezone: str) -> Arrival:
+        """The user, created on first contact, with what they have open; name refreshed, last_seen
+        bumped (at most once a minute unless the name changes)."""
         now = self.now()
-        row = (await self.session.execute(_USER_BY_TELEGRAM, {"telegram_id": telegram_id})).first()
+        row = (await self.session.execute(_ARRIVAL, {"telegram_id": telegram_id})).first()
         if row is None:
             user = User(
                 telegram_id=telegram_id, name=name[:128], language=language, language_chosen=False,
@@ -171,7 +217,7 @@ class Users:
             )
             self.session.add(user)
             await self.session.flush()
-            return _user(user)
+            return Arrival(_user(user), None, False)
         info = _user(row)
         if name and row.name != name[:128]:
             info = replace(info, name=name[:128])
@@ -180,7 +226,8 @@ class Users:
             )
         elif not timedelta(0) <= now - row.last_seen_at < SEEN_RESOLUTION:
             await self.session.execute(_USER_SEEN, {"user_id": row.id, "seen": now})
-        return info
+        dialog = _dialog(row, "dialog_") if row.dialog_id is not None else None
+        return Arrival(info, dialog, bool(row.roleplay_open))
 
     async def set_language(self, user_id: int, language: str) -> None:
         await self.session.execute(_USER_LANGUAGE, {"user_id": user_id, "lang": language})
@@ -194,13 +241,7 @@ class Dialogs:
     async def active(self, user_id: int) -> DialogState | None:
         """The rep's flow in progress; its slots and meta are fresh objects decoded from the row's JSON."""
         row = (await self.session.execute(_ACTIVE_DIALOG, {"user_id": user_id})).first()
-        if row is None:
-            return None
-        return DialogState(
-            id=row.id, user_id=row.user_id, chat_id=row.chat_id, flow=row.flow, step=row.step,
-            phase=row.phase, status=row.status, slots=row.slots or {}, meta=row.history or {},
-            created_at=row.created_at, updated_at=row.updated_at,
-        )
+        return _dialog(row) if row is not None else None
 
     async def save(self, state: DialogState) -> DialogState:
         """Insert or update the row at once (the slots are serialised as the statement runs, so the
@@ -344,6 +385,9 @@ _TAKE_UPDATE = (
     )
     .values(status=bindparam("new_status"), processed_at=bindparam("at"))
 )
+# PostgreSQL: taking an update also takes its chat's lock for outbox claims (Outbox._claim), saving the
+# handler's transaction a round trip; the lock is the same one, held until commit either way.
+_TAKE_UPDATE_LOCKING = _TAKE_UPDATE.returning(_inbox.c.chat_id, func.pg_advisory_xact_lock(_inbox.c.chat_id))
 _UNSENT_OF_CHAT = (
     select(_outbox.c.id, _outbox.c.payload, _outbox.c.attempts, _outbox.c.claim_token, _outbox.c.claimed_until)
     .where(_outbox.c.chat_id == bindparam("chat"), _outbox.c.sent_at.is_(None))
@@ -370,9 +414,11 @@ _CHAT_LOCK = select(func.pg_advisory_xact_lock(bindparam("chat")))
 class Inbox:
     """The durable update inbox: insert before acknowledging, mark done inside the handler's transaction."""
 
-    def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow,
+                 chats_locked: set[int] | None = None) -> None:
         self.session = session
         self.now = clock
+        self.chats_locked = chats_locked if chats_locked is not None else set()
 
     async def add_many(self, items: list[tuple[int, int, dict[str, Any]]]) -> None:
         """Insert (update_id, chat_id, payload) rows, ignoring ids already stored (Telegram re-sends)."""
@@ -392,10 +438,18 @@ class Inbox:
         The row moves from pending to `status` only if it is still pending and the oldest pending
         update of its chat; the change lives and dies with the handler's transaction, so an error
         leaves it pending. On PostgreSQL a second worker taking the same update waits for the first
-        one's commit and then finds it no longer pending: exactly once, in order per chat.
+        one's commit and then finds it no longer pending: exactly once, in order per chat. There the
+        chat's outbox lock is taken too (`chats_locked`).
         """
         connection = await self.session.connection()
-        result = await connection.execute(_TAKE_UPDATE, {"uid": update_id, "new_status": status, "at": self.now()})
+        params = {"uid": update_id, "new_status": status, "at": self.now()}
+        if connection.dialect.name == "postgresql":
+            row = (await connection.execute(_TAKE_UPDATE_LOCKING, params)).first()
+            if row is None:
+                return False
+            self.chats_locked.add(int(row.chat_id))
+            return True
+        result = await connection.execute(_TAKE_UPDATE, params)
         return int(getattr(result, "rowcount", 0) or 0) == 1
 
     async def pending_ids(self, received_before: datetime | None = None,
@@ -473,10 +527,12 @@ class Outbox:
     """Replies waiting to be sent. Leases are real time whatever the store's clock: they coordinate
     senders (processes) with each other, while a test clock moves the bot's own idea of now."""
 
-    def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow,
+                 chats_locked: set[int] | None = None) -> None:
         self.session = session
         self.now = clock
         self.wall = utcnow
+        self.chats_locked = chats_locked if chats_locked is not None else set()  # held by this transaction
 
     async def add(self, chat_id: int, update_id: int | None, payload: dict[str, Any]) -> int:
         row = OutboxMessage(chat_id=chat_id, update_id=update_id, payload=payload, attempts=0, created_at=self.now())
@@ -508,9 +564,10 @@ class Outbox:
         """
         now = self.wall()
         connection = await self.session.connection()
-        if connection.dialect.name == "postgresql":
+        if connection.dialect.name == "postgresql" and chat_id not in self.chats_locked:
             # claims of one chat run one at a time across workers, so "held by another" is never stale
             await connection.execute(_CHAT_LOCK, {"chat": chat_id})
+            self.chats_locked.add(chat_id)
         rows = (await connection.execute(_UNSENT_OF_CHAT, {"chat": chat_id})).all()
         live = [r for r in rows if r.claim_token is not None and r.claimed_until is not None and r.claimed_until > now]
         if any(r.claim_token != token for r in live):
@@ -611,11 +668,14 @@ class Store:
         self.customers = Customers(session, clock)
         self.records = Records(session, clock)
         self.activity = Activity(session, clock)
-        self.inbox = Inbox(session, clock)
-        self.outbox = Outbox(session, clock)
+        self._chats_locked: set[int] = set()  # PostgreSQL advisory locks, released with the transaction
+        self.inbox = Inbox(session, clock, self._chats_locked)
+        self.outbox = Outbox(session, clock, self._chats_locked)
 
     async def commit(self) -> None:
         await self.session.commit()
+        self._chats_locked.clear()
 
     async def rollback(self) -> None:
         await self.session.rollback()
+        self._chats_locked.clear()

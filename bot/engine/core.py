@@ -57,6 +57,7 @@ class Turn:
     event: InboundEvent
     now: datetime
     primed: Mapping[str, list[Hit]] = field(default_factory=dict)  # searches run ahead (Engine.question_in)
+    roleplay_open: bool = True  # False: the rep had no live role-play when the event arrived
 
     @property
     def today(self) -> date:
@@ -139,12 +140,13 @@ class Engine:
         """Handle one event inside the caller's transaction; the caller commits, then sends.
 
         `primed`: knowledge searches already run for `question_in(event)` (limit ASK_LIMIT)."""
-        user = await store.users.ensure(
+        arrival = await store.users.arrive(
             event.user_id, event.name, pick_language(event.language_code), self.config.timezone
         )
+        user = arrival.user
         turn = Turn(store=store, user=user, lang=as_lang(user.language), event=event, now=self.clock(),
-                    primed=primed or {})
-        dialog = await self._live_dialog(turn)
+                    primed=primed or {}, roleplay_open=arrival.roleplay_open)
+        dialog = await self._live_dialog(turn, arrival.dialog)
         if event.kind == "unsupported":
             return [OutboundMessage(self.t(turn.lang, "unsupported_media"))] + await self._tail_prompt(turn, dialog)
         if event.kind in ("text", "command") and len(event.text) > MAX_TEXT:
@@ -168,8 +170,8 @@ class Engine:
         return self.answers.ask(event.text, turn.lang, turn.primed.get(event.text))
 
     # ----- dialogs ----------------------------------------------------------------------------
-    async def _live_dialog(self, turn: Turn) -> DialogState | None:
-        dialog = await turn.store.dialogs.active(turn.user.id)
+    async def _live_dialog(self, turn: Turn, dialog: DialogState | None) -> DialogState | None:
+        """The rep's active dialog as read on arrival, unless its flow is gone or it has lain idle too long."""
         if dialog is None:
             return None
         if dialog.flow not in self.content.flows:

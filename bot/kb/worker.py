@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 ANSWER_TIMEOUT = 2.0  # seconds; then the bot searches itself
 RESTART_AFTER = 5.0  # seconds before starting a helper that died; doubled while it keeps dying, up to
 MAX_RESTART_AFTER = 300.0
-MAX_IN_FLIGHT = 8  # more questions waiting than this: the helper is behind, the bot searches itself
+MAX_IN_FLIGHT = 32  # more questions waiting than this: the helper is behind, the bot searches itself
+# (a burst from 60 reps kept more than 8 waiting, mostly answers not yet read by a busy bot)
 STUCK_AFTER = 3  # unanswered questions in a row: the helper is replaced
 
 

@@ -143,6 +143,8 @@ class RoleplayFeature:
 
     # ----- the conversation ----------------------------------------------------------------------
     async def on_text(self, turn: Turn) -> list[OutboundMessage] | None:
+        if not turn.roleplay_open:
+            return None
         live = await self.active(turn)
         if live is None:
             return None
