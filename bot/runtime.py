@@ -102,7 +102,8 @@ class Runtime:
         async with self.sessions() as session:
             store = Store(session, self.engine.clock)
             try:
-                if queue_for_chat and event.update_id is not None and not await store.inbox.take(event.update_id):
+                if (queue_for_chat and event.update_id is not None
+                        and not await store.inbox.take(event.update_id, telegram_id=event.user_id)):
                     await store.rollback()
                     return Processed([], duplicate=True)
                 messages = await self.engine.handle(store, event, primed)

@@ -59,20 +59,20 @@ _DIALOG_COLUMNS = (_dialogs.c.id, _dialogs.c.user_id, _dialogs.c.chat_id, _dialo
                    _dialogs.c.created_at, _dialogs.c.updated_at)
 # The user with what they have open, in one round trip at the start of every event: the user, their
 # newest active dialog and whether a role-play is live (three statements before; each a round trip to
-# PostgreSQL, bench_e2e.py).
+# PostgreSQL, bench_e2e.py). On PostgreSQL it is read together with taking the update (_TAKE_ARRIVING).
+_ARRIVAL_COLUMNS = (
+    _users.c.id, _users.c.telegram_id, _users.c.name, _users.c.language, _users.c.language_chosen,
+    _users.c.timezone, _users.c.last_seen_at,
+    *(column.label(f"dialog_{column.name}") for column in _DIALOG_COLUMNS),
+    select(_roleplays.c.id).where(_roleplays.c.user_id == _users.c.id, _roleplays.c.status == "active")
+    .exists().label("roleplay_open"),
+)
+_OPEN_DIALOG_ID = (select(func.max(_open_dialog.c.id))
+                   .where(_open_dialog.c.user_id == _users.c.id, _open_dialog.c.status == "active")
+                   .correlate(_users).scalar_subquery())
 _ARRIVAL = (
-    select(
-        _users.c.id, _users.c.telegram_id, _users.c.name, _users.c.language, _users.c.language_chosen,
-        _users.c.timezone, _users.c.last_seen_at,
-        *(column.label(f"dialog_{column.name}") for column in _DIALOG_COLUMNS),
-        select(_roleplays.c.id).where(_roleplays.c.user_id == _users.c.id, _roleplays.c.status == "active")
-        .exists().label("roleplay_open"),
-    )
-    .select_from(_users.outerjoin(_dialogs, _dialogs.c.id == (
-        select(func.max(_open_dialog.c.id))
-        .where(_open_dialog.c.user_id == _users.c.id, _open_dialog.c.status == "active")
-        .correlate(_users).scalar_subquery()
-    )))
+    select(*_ARRIVAL_COLUMNS)
+    .select_from(_users.outerjoin(_dialogs, _dialogs.c.id == _OPEN_DIALOG_ID))
     .where(_users.c.telegram_id == bindparam("telegram_id"))
 )
 _ACTIVE_DIALOG = (
@@ -194,9 +194,11 @@ def _customer(row: Any) -> CustomerInfo:
 
 
 class Users:
-    def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow,
+                 prefetched: Prefetched | None = None) -> None:
         self.session = session
         self.now = clock
+        self.prefetched = prefetched or Prefetched()
 
     async def get_by_telegram(self, telegram_id: int) -> UserInfo | None:
         row = (await self.session.execute(_USER_BY_TELEGRAM, {"telegram_id": telegram_id})).first()
@@ -209,8 +211,10 @@ class Users:
         """The user, created on first contact, with what they have open; name refreshed, last_seen
         bumped (at most once a minute unless the name changes)."""
         now = self.now()
-        row = (await self.session.execute(_ARRIVAL, {"telegram_id": telegram_id})).first()
+        row = self.prefetched.arrivals.pop(telegram_id, None)  # read with the update's take (Inbox.take)
         if row is None:
+            row = (await self.session.execute(_ARRIVAL, {"telegram_id": telegram_id})).first()
+        if row is None or row.id is None:
             user = User(
                 telegram_id=telegram_id, name=name[:128], language=language, language_chosen=False,
                 timezone=timezone, created_at=now, last_seen_at=now,
@@ -385,9 +389,6 @@ _TAKE_UPDATE = (
     )
     .values(status=bindparam("new_status"), processed_at=bindparam("at"))
 )
-# PostgreSQL: taking an update also takes its chat's lock for outbox claims (Outbox._claim), saving the
-# handler's transaction a round trip; the lock is the same one, held until commit either way.
-_TAKE_UPDATE_LOCKING = _TAKE_UPDATE.returning(_inbox.c.chat_id, func.pg_advisory_xact_lock(_inbox.c.chat_id))
 _UNSENT_OF_CHAT = (
     select(_outbox.c.id, _outbox.c.payload, _outbox.c.attempts, _outbox.c.claim_token, _outbox.c.claimed_until)
     .where(_outbox.c.chat_id == bindparam("chat"), _outbox.c.sent_at.is_(None))
@@ -409,16 +410,48 @@ _ADD_UPDATES = {  # one statement for any batch size: a multi-row VALUES would b
     "sqlite": sqlite_insert(_inbox).on_conflict_do_nothing(index_elements=["update_id"]),
 }
 _CHAT_LOCK = select(func.pg_advisory_xact_lock(bindparam("chat")))
+# PostgreSQL: one statement begins an update's handling. It takes the update, takes its chat's lock for
+# outbox claims (Outbox._claim), reads the user's arrival (Users.arrive) and whether the chat has replies
+# unsent: four round trips in one (bench_e2e.py). No row: not ours. The reads see the database as the
+# statement began, which holds every reply of the chat's earlier updates (they are done, or the update is
+# not ours); a reply written meanwhile by the reminder pass or claimed by another sender is left to the
+# settling that follows every delivery.
+_taken = _TAKE_UPDATE.returning(
+    _inbox.c.chat_id, func.pg_advisory_xact_lock(_inbox.c.chat_id).label("locked")).cte("taken")
+_TAKE_ARRIVING = (
+    select(
+        _taken.c.chat_id.label("taken_chat"), *_ARRIVAL_COLUMNS,
+        select(_outbox.c.id).where(_outbox.c.chat_id == _taken.c.chat_id, _outbox.c.sent_at.is_(None))
+        .exists().label("chat_unsent"),
+    )
+    .select_from(_taken.outerjoin(_users, _users.c.telegram_id == bindparam("telegram_id"))
+                 .outerjoin(_dialogs, _dialogs.c.id == _OPEN_DIALOG_ID))
+)
+
+
+@dataclass
+class Prefetched:
+    """What a transaction already learnt along with earlier statements (PostgreSQL), so the hot path
+    skips statements; forgotten when the transaction ends."""
+
+    chats_locked: set[int] = field(default_factory=set)  # advisory locks for outbox claims held
+    chats_clear: set[int] = field(default_factory=set)  # chats without unsent replies when the update was taken
+    arrivals: dict[int, Any] = field(default_factory=dict)  # telegram id → row of _ARRIVAL_COLUMNS
+
+    def clear(self) -> None:
+        self.chats_locked.clear()
+        self.chats_clear.clear()
+        self.arrivals.clear()
 
 
 class Inbox:
     """The durable update inbox: insert before acknowledging, mark done inside the handler's transaction."""
 
     def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow,
-                 chats_locked: set[int] | None = None) -> None:
+                 prefetched: Prefetched | None = None) -> None:
         self.session = session
         self.now = clock
-        self.chats_locked = chats_locked if chats_locked is not None else set()
+        self.prefetched = prefetched or Prefetched()
 
     async def add_many(self, items: list[tuple[int, int, dict[str, Any]]]) -> None:
         """Insert (update_id, chat_id, payload) rows, ignoring ids already stored (Telegram re-sends)."""
@@ -432,25 +465,31 @@ class Inbox:
             for uid, chat, payload in items
         ])
 
-    async def take(self, update_id: int, status: str = "done") -> bool:
+    async def take(self, update_id: int, status: str = "done", telegram_id: int | None = None) -> bool:
         """Claim and settle an update in one statement: True when it is ours, in this transaction.
 
         The row moves from pending to `status` only if it is still pending and the oldest pending
         update of its chat; the change lives and dies with the handler's transaction, so an error
         leaves it pending. On PostgreSQL a second worker taking the same update waits for the first
         one's commit and then finds it no longer pending: exactly once, in order per chat. There the
-        chat's outbox lock is taken too (`chats_locked`).
+        same statement takes the chat's outbox lock and reads the arrival of the user `telegram_id`
+        (`Prefetched`).
         """
         connection = await self.session.connection()
         params = {"uid": update_id, "new_status": status, "at": self.now()}
-        if connection.dialect.name == "postgresql":
-            row = (await connection.execute(_TAKE_UPDATE_LOCKING, params)).first()
-            if row is None:
-                return False
-            self.chats_locked.add(int(row.chat_id))
-            return True
-        result = await connection.execute(_TAKE_UPDATE, params)
-        return int(getattr(result, "rowcount", 0) or 0) == 1
+        if connection.dialect.name != "postgresql":
+            result = await connection.execute(_TAKE_UPDATE, params)
+            return int(getattr(result, "rowcount", 0) or 0) == 1
+        row = (await connection.execute(_TAKE_ARRIVING, {**params, "telegram_id": telegram_id})).first()
+        if row is None:
+            return False
+        chat_id = int(row.taken_chat)
+        self.prefetched.chats_locked.add(chat_id)
+        if not row.chat_unsent:
+            self.prefetched.chats_clear.add(chat_id)
+        if telegram_id is not None:
+            self.prefetched.arrivals[telegram_id] = row
+        return True
 
     async def pending_ids(self, received_before: datetime | None = None,
                           limit: int = 500) -> list[tuple[int, int]]:
@@ -528,11 +567,11 @@ class Outbox:
     senders (processes) with each other, while a test clock moves the bot's own idea of now."""
 
     def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow,
-                 chats_locked: set[int] | None = None) -> None:
+                 prefetched: Prefetched | None = None) -> None:
         self.session = session
         self.now = clock
         self.wall = utcnow
-        self.chats_locked = chats_locked if chats_locked is not None else set()  # held by this transaction
+        self.prefetched = prefetched or Prefetched()
 
     async def add(self, chat_id: int, update_id: int | None, payload: dict[str, Any]) -> int:
         row = OutboxMessage(chat_id=chat_id, update_id=update_id, payload=payload, attempts=0, created_at=self.now())
@@ -562,12 +601,15 @@ class Outbox:
         transaction that wrote them, about to be sent by its handler), and whoever sends them holds
         the chat until they are recorded as sent. If that fails, the lease runs out and they are free.
         """
+        if chat_id in self.prefetched.chats_clear:
+            self.prefetched.chats_clear.discard(chat_id)  # nothing unsent, nothing held; the lock is ours
+            return []
         now = self.wall()
         connection = await self.session.connection()
-        if connection.dialect.name == "postgresql" and chat_id not in self.chats_locked:
+        if connection.dialect.name == "postgresql" and chat_id not in self.prefetched.chats_locked:
             # claims of one chat run one at a time across workers, so "held by another" is never stale
             await connection.execute(_CHAT_LOCK, {"chat": chat_id})
-            self.chats_locked.add(chat_id)
+            self.prefetched.chats_locked.add(chat_id)
         rows = (await connection.execute(_UNSENT_OF_CHAT, {"chat": chat_id})).all()
         live = [r for r in rows if r.claim_token is not None and r.claimed_until is not None and r.claimed_until > now]
         if any(r.claim_token != token for r in live):
@@ -663,19 +705,19 @@ class Store:
     def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow) -> None:
         self.session = session
         self.clock = clock  # features build their own repositories with (session, clock)
-        self.users = Users(session, clock)
+        self._prefetched = Prefetched()  # shared by the repositories of this transaction
+        self.users = Users(session, clock, self._prefetched)
         self.dialogs = Dialogs(session, clock)
         self.customers = Customers(session, clock)
         self.records = Records(session, clock)
         self.activity = Activity(session, clock)
-        self._chats_locked: set[int] = set()  # PostgreSQL advisory locks, released with the transaction
-        self.inbox = Inbox(session, clock, self._chats_locked)
-        self.outbox = Outbox(session, clock, self._chats_locked)
+        self.inbox = Inbox(session, clock, self._prefetched)
+        self.outbox = Outbox(session, clock, self._prefetched)
 
     async def commit(self) -> None:
         await self.session.commit()
-        self._chats_locked.clear()
+        self._prefetched.clear()
 
     async def rollback(self) -> None:
         await self.session.rollback()
-        self._chats_locked.clear()
+        self._prefetched.clear()

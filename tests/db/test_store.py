@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.engine.events import InboundEvent
 from bot.runtime import Runtime
 from db.store import Store
 
@@ -53,3 +54,61 @@ async def test_customers_are_private_to_their_owner(runtime: Runtime) -> None:
         assert await store.customers.get(bob.id, acme.id) is None
         assert await store.customers.list_for(bob.id) == []
         assert [c.name for c in await store.customers.list_for(alice.id)] == ["Acme"]
+
+
+async def _inbox_update(runtime: Runtime, update_id: int, chat_id: int) -> None:
+    async with runtime.sessions() as session:
+        store = Store(session)
+        await store.inbox.add_many([(update_id, chat_id, {"update_id": update_id})])
+        await store.commit()
+
+
+async def test_a_reminder_waiting_for_the_chat_goes_out_before_the_replies(runtime: Runtime) -> None:
+    """Taking the update also looks at the chat's outbox (on PostgreSQL in the same statement): a
+    reminder queued meanwhile is claimed with the replies, ahead of them."""
+    async with runtime.sessions() as session:
+        store = Store(session)
+        await store.outbox.add(31, None, {"text": "⏰ 提醒：明天拜访华东医疗"})
+        await store.commit()
+    await _inbox_update(runtime, 300, 31)
+    event = InboundEvent.from_text(31, 31, "/week", name="王芳", language_code="zh-hans", update_id=300)
+    processed = await runtime.process(event, queue_for_chat=True, sender_token="worker-a")
+    texts = [item.payload["text"] for item in processed.to_send]
+    assert texts[0].startswith("⏰") and len(texts) == 1 + len(processed.messages)
+    # nothing is left for the next update of the chat to claim again
+    await _inbox_update(runtime, 301, 31)
+    event = InboundEvent.from_text(31, 31, "/week", name="王芳", language_code="zh-hans", update_id=301)
+    again = await runtime.process(event, queue_for_chat=True, sender_token="worker-a")
+    assert not any(item.payload["text"].startswith("⏰") for item in again.to_send)
+
+
+async def test_a_chat_held_by_another_sender_gets_its_replies_queued_unclaimed(runtime: Runtime) -> None:
+    await _inbox_update(runtime, 310, 32)
+    first = await runtime.process(
+        InboundEvent.from_text(32, 32, "/week", name="王芳", language_code="zh-hans", update_id=310),
+        queue_for_chat=True, sender_token="worker-a")
+    assert first.to_send  # worker-a holds the chat until it records them sent
+    await _inbox_update(runtime, 311, 32)
+    second = await runtime.process(
+        InboundEvent.from_text(32, 32, "/week", name="王芳", language_code="zh-hans", update_id=311),
+        queue_for_chat=True, sender_token="worker-b")
+    assert second.messages and second.to_send == []  # worker-a sends them after its own
+    async with runtime.sessions() as session:
+        unsent = await Store(session).outbox.unsent(chat_id=32)
+    assert len(unsent) == len(first.to_send) + len(second.messages)
+
+
+async def test_a_user_in_a_flow_is_found_in_it_when_the_update_is_taken(runtime: Runtime) -> None:
+    await _inbox_update(runtime, 320, 33)
+    await runtime.process(
+        InboundEvent.from_text(33, 33, "/prep", name="王芳", language_code="zh-hans", update_id=320),
+        queue_for_chat=True, sender_token="worker-a")
+    await _inbox_update(runtime, 321, 33)
+    processed = await runtime.process(
+        InboundEvent.from_text(33, 33, "/week", name="王芳", language_code="zh-hans", update_id=321),
+        queue_for_chat=True, sender_token="worker-a")
+    async with runtime.sessions() as session:
+        dialog = await Store(session).dialogs.active((await Store(session).users.ensure(33, "王芳", "zh",
+                                                                                        "Asia/Shanghai")).id)
+    assert dialog is not None and dialog.flow == "prep"  # /week answered without losing the prep flow
+    assert processed.messages
