@@ -395,6 +395,7 @@ _UNSENT_OF_CHAT = (
     .order_by(_outbox.c.id)
 )
 _INSERT_OUTBOX = insert(_outbox).returning(_outbox.c.id, sort_by_parameter_order=True)
+_INSERT_REPLY = insert(_outbox).returning(_outbox.c.id)  # one row: no batching of VALUES to set up
 _CLAIM_ROWS = (update(_outbox).where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
                .values(claim_token=bindparam("token"), claimed_until=bindparam("until")))
 _MARK_SENT = (update(_outbox).where(_outbox.c.id.in_(bindparam("ids", expanding=True)))
@@ -665,7 +666,10 @@ class Outbox:
                  "claim_token": token if claim else None, "claimed_until": until if claim else None}
                 for payload in payloads
             ]
-            ids = (await connection.execute(_INSERT_OUTBOX, values)).scalars().all()
+            if len(values) == 1:  # most updates have one reply
+                ids = [(await connection.execute(_INSERT_REPLY, values[0])).scalar_one()]
+            else:
+                ids = list((await connection.execute(_INSERT_OUTBOX, values)).scalars().all())
             if claim:
                 claimed += [OutboxItem(int(i), chat_id, p, 0) for i, p in zip(ids, payloads, strict=True)]
         return claimed if claim else []
