@@ -554,10 +554,13 @@ class Inbox:
         value = await self.session.scalar(select(func.max(InboxUpdate.update_id)))
         return int(value) if value is not None else None
 
-    async def purge_done(self, before: datetime) -> None:
-        await self.session.execute(
-            delete(InboxUpdate).where(InboxUpdate.status != "pending", InboxUpdate.processed_at < before)
-        )
+    async def purge_done(self, before: datetime, limit: int = 5000) -> int:
+        """Delete up to `limit` updates handled before `before` (Telegram re-sends an update for a day at
+        most, so older ones are not needed to spot duplicates); returns how many went."""
+        old = (select(InboxUpdate.update_id).where(InboxUpdate.status != "pending", InboxUpdate.processed_at < before)
+               .limit(limit))
+        result = await self.session.execute(delete(InboxUpdate).where(InboxUpdate.update_id.in_(old)))
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 LEASE_SECONDS = 15.0
@@ -690,6 +693,12 @@ class Outbox:
             if items:
                 more[chat_id] = items
         return more
+
+    async def purge_sent(self, before: datetime, limit: int = 5000) -> int:
+        """Delete up to `limit` replies sent before `before`; returns how many went."""
+        old = select(OutboxMessage.id).where(OutboxMessage.sent_at < before).limit(limit)
+        result = await self.session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(old)))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def mark_sent(self, ids: list[int]) -> None:
         if ids:

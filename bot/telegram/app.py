@@ -26,6 +26,7 @@ from bot.telegram.http import AiohttpRequest, UpdatesRequest
 from bot.telegram.inbox import Dispatcher, Poller
 from bot.telegram.reminders import DEFAULT_INTERVAL, ReminderLoop
 from bot.telegram.sender import OutboxSender
+from bot.telegram.tidy import Tidy
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class BotService:
         self.dispatcher = Dispatcher(self.application, self.runtime)
         self.dispatcher.retry_outbox = self.sender.flush_all
         self.reminders = ReminderLoop(self.runtime, self.sender, interval=reminder_interval)
+        self.tidy = Tidy(self.runtime)
         self.poller: Poller | None = None
         self._stop = asyncio.Event()
 
@@ -115,7 +117,8 @@ class BotService:
             if not webhook_url:
                 await self._quietly(self.sender.take_over())  # polling: the only process of this bot
             await self._quietly(self.sender.flush_all())  # replies a previous run queued but did not send
-            tasks = [asyncio.create_task(self.dispatcher.run()), asyncio.create_task(self.reminders.run())]
+            tasks = [asyncio.create_task(self.dispatcher.run()), asyncio.create_task(self.reminders.run()),
+                     asyncio.create_task(self.tidy.run())]
             site = None
             if webhook_url:
                 from bot.telegram.webhook import start_webhook
