@@ -73,7 +73,7 @@ def _inline_sqlite_creator(database: str) -> Callable[[], Any]:
 IDLE_PING_SECONDS = 5.0
 
 
-def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float = IDLE_PING_SECONDS) -> None:
+def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
     """Test a pooled connection before use only when it has sat idle, where a restarted server or a
     dropped link would show; a connection in steady use proves itself with every statement.
 

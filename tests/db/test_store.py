@@ -108,7 +108,9 @@ async def test_a_user_in_a_flow_is_found_in_it_when_the_update_is_taken(runtime:
         InboundEvent.from_text(33, 33, "/week", name="王芳", language_code="zh-hans", update_id=321),
         queue_for_chat=True, sender_token="worker-a")
     async with runtime.sessions() as session:
-        dialog = await Store(session).dialogs.active((await Store(session).users.ensure(33, "王芳", "zh",
-                                                                                        "Asia/Shanghai")).id)
+        store = Store(session)
+        user = await store.users.get_by_telegram(33)
+        assert user is not None
+        dialog = await store.dialogs.active(user.id)
     assert dialog is not None and dialog.flow == "prep"  # /week answered without losing the prep flow
     assert processed.messages
