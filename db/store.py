@@ -204,9 +204,6 @@ class Users:
         row = (await self.session.execute(_USER_BY_TELEGRAM, {"telegram_id": telegram_id})).first()
         return _user(row) if row else None
 
-    async def ensure(self, telegram_id: int, name: str, language: str, timezone: str) -> UserInfo:
-        return (await self.arrive(telegram_id, name, language, timezone)).user
-
     async def arrive(self, telegram_id: int, name: str, language: str, timezone: str) -> Arrival:
         """The user, created on first contact, with what they have open; name refreshed, last_seen
         bumped (at most once a minute unless the name changes)."""

@@ -47,8 +47,8 @@ async def test_outbox_keeps_order_and_marks_sent(runtime: Runtime) -> None:
 async def test_customers_are_private_to_their_owner(runtime: Runtime) -> None:
     async with runtime.sessions() as session:
         store = Store(session)
-        alice = await store.users.ensure(1, "Alice", "zh", "Asia/Shanghai")
-        bob = await store.users.ensure(2, "Bob", "en", "Asia/Shanghai")
+        alice = (await store.users.arrive(1, "Alice", "zh", "Asia/Shanghai")).user
+        bob = (await store.users.arrive(2, "Bob", "en", "Asia/Shanghai")).user
         acme = await store.customers.ensure(alice.id, "Acme")
         await store.commit()
         assert await store.customers.get(bob.id, acme.id) is None
