@@ -10,7 +10,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import BigInteger, Integer, Table, any_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -403,11 +404,25 @@ _CHATS_WAITING = (  # chats with replies that no sender holds (queued by others,
            or_(_outbox.c.claimed_until.is_(None), _outbox.c.claimed_until <= bindparam("now")))
     .distinct()
 )
+# PostgreSQL: settling's marking and its look for waiting replies in one trip, with arrays for the ids and
+# chats: one prepared statement for any batch, where IN lists would make one per pair of list lengths
+_marked = (update(_outbox).where(_outbox.c.id == any_(bindparam("ids", type_=ARRAY(Integer))))
+           .values(sent_at=bindparam("at")).returning(_outbox.c.id).cte("marked"))
+_MARK_SENT_THEN_WAITING = (
+    select(_outbox.c.chat_id)
+    .where(_outbox.c.sent_at.is_(None), _outbox.c.chat_id == any_(bindparam("chats", type_=ARRAY(BigInteger))),
+           or_(_outbox.c.claimed_until.is_(None), _outbox.c.claimed_until <= bindparam("now")),
+           _outbox.c.id.not_in(select(_marked.c.id)))  # the snapshot predates the marking
+    .distinct()
+)
 _ADD_UPDATES = {  # one statement for any batch size: a multi-row VALUES would be compiled anew each time
     "postgresql": pg_insert(_inbox).on_conflict_do_nothing(index_elements=["update_id"]),
     "sqlite": sqlite_insert(_inbox).on_conflict_do_nothing(index_elements=["update_id"]),
 }
 _CHAT_LOCK = select(func.pg_advisory_xact_lock(bindparam("chat")))
+# Several chats' locks, in the order given (callers sort: two settlings never wait on each other in a cycle)
+_locking = func.unnest(bindparam("chats", type_=ARRAY(BigInteger))).table_valued("chat").render_derived()
+_CHATS_LOCK = select(func.pg_advisory_xact_lock(_locking.c.chat))
 # PostgreSQL: one statement begins an update's handling. It takes the update, takes its chat's lock for
 # outbox claims (Outbox._claim), reads the user's arrival (Users.arrive) and whether the chat has replies
 # unsent: four round trips in one (bench_e2e.py). No row: not ours. The reads see the database as the
@@ -677,13 +692,29 @@ class Outbox:
     async def settle(self, sent_ids: list[int], chats: list[int], token: str,
                      lease_seconds: float = LEASE_SECONDS) -> dict[int, list[OutboxItem]]:
         """Mark replies sent and claim whatever else is unsent for those chats (queued meanwhile by
-        other workers or the reminder pass); one transaction for many chats' deliveries."""
+        other workers or the reminder pass); one transaction for many chats' deliveries.
+
+        On PostgreSQL the chats' locks come first. A worker queueing a reply to a chat this sender
+        holds leaves it unclaimed, for this sender to find here, and this sender's next reply to the
+        chat waits for the ones in flight; unless the look for waiting replies and those claims run one
+        after the other, the look can miss the unclaimed reply while the claim still sees the reply in
+        flight as unsent, and the next reply overtakes it (tests/db/test_store.py).
+        """
         connection = await self.session.connection()
-        if sent_ids:
-            await connection.execute(_MARK_SENT, {"ids": sent_ids, "at": self.now()})
-        if not chats:
-            return {}
-        waiting = (await connection.execute(_CHATS_WAITING, {"chats": chats, "now": self.wall()})).scalars().all()
+        if chats and connection.dialect.name == "postgresql":
+            locking = sorted(set(chats) - self.prefetched.chats_locked)
+            if locking:
+                await connection.execute(_CHATS_LOCK, {"chats": locking})
+                self.prefetched.chats_locked.update(locking)
+        if connection.dialect.name == "postgresql" and sent_ids and chats:
+            waiting = (await connection.execute(_MARK_SENT_THEN_WAITING, {
+                "ids": sent_ids, "at": self.now(), "chats": chats, "now": self.wall()})).scalars().all()
+        else:
+            if sent_ids:
+                await connection.execute(_MARK_SENT, {"ids": sent_ids, "at": self.now()})
+            if not chats:
+                return {}
+            waiting = (await connection.execute(_CHATS_WAITING, {"chats": chats, "now": self.wall()})).scalars().all()
         more: dict[int, list[OutboxItem]] = {}
         for chat_id in sorted(int(c) for c in waiting):
             items = await self._claim(chat_id, token, lease_seconds)

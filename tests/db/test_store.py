@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
 from bot.engine.events import InboundEvent
 from bot.runtime import Runtime
+from db.models import OutboxMessage
 from db.store import Store
 
 
@@ -114,3 +121,46 @@ async def test_a_user_in_a_flow_is_found_in_it_when_the_update_is_taken(runtime:
         dialog = await store.dialogs.active(user.id)
     assert dialog is not None and dialog.flow == "prep"  # /week answered without losing the prep flow
     assert processed.messages
+
+
+async def test_a_reply_queued_while_the_sender_records_the_last_one_is_not_overtaken(runtime: Runtime) -> None:
+    """Worker A has sent reply 一 and is recording it when worker B queues 二 for the same chat (A
+    holds the chat, so B leaves 二 for A), and then A's next update queues 三. 二 must go out before
+    三: no sender may hold a reply while an older one of the chat waits with nobody to send it, which
+    would leave it to the next retry pass, a second later and after 三."""
+    if runtime.settings.database_url.startswith("sqlite"):
+        pytest.skip("one connection: SQLite's transactions never interleave")
+    chat = 34
+
+    async def queue(token: str, text: str) -> list[Any]:
+        async with runtime.sessions() as session:
+            store = Store(session)
+            claimed = await store.outbox.queue(chat, None, [{"text": text}], token=token)
+            await store.commit()
+            return claimed
+
+    [one] = await queue("worker-a", "一")
+    async with runtime.sessions() as session:
+        settling = Store(session)
+        await settling.outbox.settle([one.id], [chat], "worker-a")  # A's recording, not committed yet
+        two = asyncio.create_task(queue("worker-b", "二"))
+        done, _ = await asyncio.wait([two], timeout=0.5)
+        three = asyncio.create_task(queue("worker-a", "三")) if done else None
+        if three is not None:
+            await asyncio.wait([three], timeout=0.5)
+        await settling.commit()
+    await two
+    if three is None:
+        await queue("worker-a", "三")
+    else:
+        await three
+    async with runtime.sessions() as session:
+        rows = (await session.execute(
+            select(OutboxMessage.payload, OutboxMessage.claim_token)
+            .where(OutboxMessage.chat_id == chat, OutboxMessage.sent_at.is_(None)).order_by(OutboxMessage.id)
+        )).all()
+    holders = [(row.payload["text"], row.claim_token) for row in rows]
+    for i, (_text, holder) in enumerate(holders):
+        if holder is not None:
+            assert all(earlier is not None for _t, earlier in holders[:i]), holders
+    assert [text for text, _holder in holders] == ["二", "三"]
