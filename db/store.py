@@ -22,7 +22,9 @@ from db.models import (
     CustomerRecord,
     DialogSession,
     InboxUpdate,
+    Membership,
     OutboxMessage,
+    Team,
     User,
 )
 from db.models_roleplay import RoleplaySession
@@ -61,19 +63,31 @@ _DIALOG_COLUMNS = (_dialogs.c.id, _dialogs.c.user_id, _dialogs.c.chat_id, _dialo
 # The user with what they have open, in one round trip at the start of every event: the user, their
 # newest active dialog and whether a role-play is live (three statements before; each a round trip to
 # PostgreSQL, bench_e2e.py). On PostgreSQL it is read together with taking the update (_TAKE_ARRIVING).
+# The team the user is a rep of (Teams.rep_team): every /week and /log counts in its time zone.
+_rep_team = cast(Table, Team.__table__).alias("rep_team")
+_team_by_name = cast(Table, Team.__table__).alias("team_by_name")
+_rep_membership = cast(Table, Membership.__table__).alias("rep_membership")
 _ARRIVAL_COLUMNS = (
     _users.c.id, _users.c.telegram_id, _users.c.name, _users.c.language, _users.c.language_chosen,
     _users.c.timezone, _users.c.last_seen_at,
     *(column.label(f"dialog_{column.name}") for column in _DIALOG_COLUMNS),
     select(_roleplays.c.id).where(_roleplays.c.user_id == _users.c.id, _roleplays.c.status == "active")
     .exists().label("roleplay_open"),
+    *(column.label(f"team_{column.name}") for column in
+      (_rep_team.c.id, _rep_team.c.name, _rep_team.c.timezone, _rep_team.c.created_at)),
 )
 _OPEN_DIALOG_ID = (select(func.max(_open_dialog.c.id))
                    .where(_open_dialog.c.user_id == _users.c.id, _open_dialog.c.status == "active")
                    .correlate(_users).scalar_subquery())
+_REP_TEAM_ID = (select(_team_by_name.c.id)
+                .join(_rep_membership, _rep_membership.c.team_id == _team_by_name.c.id)
+                .where(_rep_membership.c.user_id == _users.c.id, _rep_membership.c.role == "rep")
+                .order_by(_team_by_name.c.name).limit(1)
+                .correlate(_users).scalar_subquery())
 _ARRIVAL = (
     select(*_ARRIVAL_COLUMNS)
-    .select_from(_users.outerjoin(_dialogs, _dialogs.c.id == _OPEN_DIALOG_ID))
+    .select_from(_users.outerjoin(_dialogs, _dialogs.c.id == _OPEN_DIALOG_ID)
+                 .outerjoin(_rep_team, _rep_team.c.id == _REP_TEAM_ID))
     .where(_users.c.telegram_id == bindparam("telegram_id"))
 )
 _ACTIVE_DIALOG = (
@@ -219,8 +233,11 @@ class Users:
             )
             self.session.add(user)
             await self.session.flush()
+            self.prefetched.rep_teams[user.id] = None
             return Arrival(_user(user), None, False)
         info = _user(row)
+        self.prefetched.rep_teams[info.id] = (
+            (row.team_id, row.team_name, row.team_timezone, row.team_created_at) if row.team_id is not None else None)
         if name and row.name != name[:128]:
             info = replace(info, name=name[:128])
             await self.session.execute(
@@ -438,7 +455,8 @@ _TAKE_ARRIVING = (
         .exists().label("chat_unsent"),
     )
     .select_from(_taken.outerjoin(_users, _users.c.telegram_id == bindparam("telegram_id"))
-                 .outerjoin(_dialogs, _dialogs.c.id == _OPEN_DIALOG_ID))
+                 .outerjoin(_dialogs, _dialogs.c.id == _OPEN_DIALOG_ID)
+                 .outerjoin(_rep_team, _rep_team.c.id == _REP_TEAM_ID))
 )
 
 
@@ -450,11 +468,15 @@ class Prefetched:
     chats_locked: set[int] = field(default_factory=set)  # advisory locks for outbox claims held
     chats_clear: set[int] = field(default_factory=set)  # chats without unsent replies when the update was taken
     arrivals: dict[int, Any] = field(default_factory=dict)  # telegram id → row of _ARRIVAL_COLUMNS
+    # user id → (id, name, timezone, created_at) of the team they are a rep of, or None: read on arrival,
+    # forgotten when their memberships change (Teams)
+    rep_teams: dict[int, tuple[Any, ...] | None] = field(default_factory=dict)
 
     def clear(self) -> None:
         self.chats_locked.clear()
         self.chats_clear.clear()
         self.arrivals.clear()
+        self.rep_teams.clear()
 
 
 class Inbox:
@@ -746,19 +768,19 @@ class Store:
     def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow) -> None:
         self.session = session
         self.clock = clock  # features build their own repositories with (session, clock)
-        self._prefetched = Prefetched()  # shared by the repositories of this transaction
-        self.users = Users(session, clock, self._prefetched)
+        self.prefetched = Prefetched()  # shared by the repositories of this transaction
+        self.users = Users(session, clock, self.prefetched)
         self.dialogs = Dialogs(session, clock)
         self.customers = Customers(session, clock)
         self.records = Records(session, clock)
         self.activity = Activity(session, clock)
-        self.inbox = Inbox(session, clock, self._prefetched)
-        self.outbox = Outbox(session, clock, self._prefetched)
+        self.inbox = Inbox(session, clock, self.prefetched)
+        self.outbox = Outbox(session, clock, self.prefetched)
 
     async def commit(self) -> None:
         await self.session.commit()
-        self._prefetched.clear()
+        self.prefetched.clear()
 
     async def rollback(self) -> None:
         await self.session.rollback()
-        self._prefetched.clear()
+        self.prefetched.clear()

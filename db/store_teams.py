@@ -1,6 +1,6 @@
 """Teams, memberships, invite codes, targets and the manager's current team (repositories, no commits).
 
-Constructed as `Teams(store.session, store.clock)`; returns plain dataclasses.
+Constructed as `Teams(store.session, store.clock, store.prefetched)`; returns plain dataclasses.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Membership, Team, User
 from db.models_teams import TeamFocus, TeamInvite, TeamTarget
-from db.store import utcnow
+from db.store import Prefetched, utcnow
 
 ANON_BASE = -(10**15)
 """Telegram ids of the per-team anonymous placeholders that keep a forgotten rep's counts (never real ids:
@@ -89,9 +89,11 @@ def _invite(row: TeamInvite) -> InviteInfo:
 
 
 class Teams:
-    def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow,
+                 prefetched: Prefetched | None = None) -> None:
         self.session = session
         self.now = clock
+        self.prefetched = prefetched or Prefetched()  # the rep's team, read when the update arrived
 
     # ----- teams ------------------------------------------------------------------------------
     async def create(self, name: str, timezone: str) -> TeamInfo:
@@ -124,10 +126,14 @@ class Teams:
 
     async def rep_team(self, user_id: int) -> TeamInfo | None:
         """The team this user is a rep of (a rep belongs to one team)."""
+        if user_id in self.prefetched.rep_teams:
+            known = self.prefetched.rep_teams[user_id]
+            return TeamInfo(*known) if known is not None else None
         row = (await self.session.execute(_REP_TEAM, {"user_id": user_id})).first()
         return _team(row) if row else None
 
     async def add_member(self, team_id: int, user_id: int, role: str) -> None:
+        self.prefetched.rep_teams.pop(user_id, None)
         existing = await self.session.scalar(
             select(Membership).where(Membership.team_id == team_id, Membership.user_id == user_id)
         )
@@ -139,6 +145,7 @@ class Teams:
         await self.session.flush()
 
     async def remove_member(self, team_id: int, user_id: int) -> bool:
+        self.prefetched.rep_teams.pop(user_id, None)
         result = await self.session.execute(
             delete(Membership).where(Membership.team_id == team_id, Membership.user_id == user_id)
         )

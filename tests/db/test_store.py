@@ -12,6 +12,7 @@ from bot.engine.events import InboundEvent
 from bot.runtime import Runtime
 from db.models import OutboxMessage
 from db.store import Store
+from db.store_teams import Teams
 
 
 async def test_inbox_ignores_redelivered_updates(runtime: Runtime) -> None:
@@ -164,3 +165,27 @@ async def test_a_reply_queued_while_the_sender_records_the_last_one_is_not_overt
         if holder is not None:
             assert all(earlier is not None for _t, earlier in holders[:i]), holders
     assert [text for text, _holder in holders] == ["二", "三"]
+
+
+async def test_the_reps_team_comes_with_the_arrival_and_follows_a_change_of_team(runtime: Runtime) -> None:
+    """The team is read with the user when an update arrives (no query per /week or /log); a rep who
+    joins or leaves a team in that same update is counted in the new team's weeks at once."""
+    async with runtime.sessions() as session:
+        store = Store(session)
+        east = await Teams(session, store.clock).create("华东一组", "Asia/Shanghai")
+        west = await Teams(session, store.clock).create("West", "America/Los_Angeles")
+        rep = (await store.users.arrive(42, "王芳", "zh", "Asia/Shanghai")).user
+        await Teams(session, store.clock).add_member(east.id, rep.id, "rep")
+        await store.commit()
+    async with runtime.sessions() as session:
+        store = Store(session)
+        await store.users.arrive(42, "王芳", "zh", "Asia/Shanghai")
+        teams = Teams(session, store.clock, store.prefetched)
+        team = await teams.rep_team(rep.id)
+        assert team is not None and team.name == "华东一组"
+        await teams.remove_member(east.id, rep.id)
+        await teams.add_member(west.id, rep.id, "rep")
+        moved = await teams.rep_team(rep.id)
+        assert moved is not None and moved.timezone == "America/Los_Angeles"
+        await teams.remove_member(west.id, rep.id)
+        assert await teams.rep_team(rep.id) is None

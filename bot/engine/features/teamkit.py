@@ -29,7 +29,7 @@ class Managed:
 
 
 def teams_repo(turn: Turn) -> Teams:
-    return Teams(turn.store.session, turn.store.clock)
+    return Teams(turn.store.session, turn.store.clock, turn.store.prefetched)
 
 
 def metrics_repo(turn: Turn) -> Metrics:
