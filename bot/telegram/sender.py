@@ -69,6 +69,7 @@ class Settler:
         self.sessions = sessions
         self.token = token
         self.window = window
+        self.sole = False  # the only sender of the bot (long polling): Outbox.record_sent
         self._waiting: list[tuple[list[int], int, asyncio.Future[list[OutboxItem]]]] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -86,10 +87,15 @@ class Settler:
                     await asyncio.sleep(self.window)
                 batch, self._waiting = self._waiting, []
                 try:
+                    sent = [i for ids, _, _ in batch for i in ids]
+                    chats = [chat for _, chat, _ in batch]
                     async with self.sessions() as session:
                         store = Store(session)
-                        more = await store.outbox.settle([i for ids, _, _ in batch for i in ids],
-                                                         [chat for _, chat, _ in batch], self.token)
+                        if self.sole:
+                            chats = await store.outbox.record_sent(sent, chats)
+                            await store.commit()
+                            sent = []
+                        more = await store.outbox.settle(sent, chats, self.token) if sent or chats else {}
                         await store.commit()
                 except Exception as exc:
                     for _, _, future in batch:
@@ -216,6 +222,7 @@ class OutboxSender:
             store = Store(session)
             await store.outbox.release_all()
             await store.commit()
+        self.settler.sole = True
 
     async def flush_all(self) -> None:
         async with self.sessions() as session:

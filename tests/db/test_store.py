@@ -189,3 +189,25 @@ async def test_the_reps_team_comes_with_the_arrival_and_follows_a_change_of_team
         assert moved is not None and moved.timezone == "America/Los_Angeles"
         await teams.remove_member(west.id, rep.id)
         assert await teams.rep_team(rep.id) is None
+
+
+async def test_the_only_sender_records_replies_sent_and_finds_a_reminder_waiting(runtime: Runtime) -> None:
+    """Long polling: one sender, so recording a delivery needs no chat lock (on PostgreSQL it runs
+    outside a transaction). The replies stay recorded as sent, and a reminder queued for the chat
+    meanwhile is found and claimed to go out next."""
+    async with runtime.sessions() as session:
+        store = Store(session)
+        [reply] = await store.outbox.queue(35, None, [{"text": "✅ 已记录"}], token="solo")
+        await store.outbox.add(35, None, {"text": "⏰ 提醒：明天拜访华东医疗"})
+        await store.commit()
+    async with runtime.sessions() as session:
+        store = Store(session)
+        waiting = await store.outbox.record_sent([reply.id], [35, 36])
+        await store.commit()
+        assert waiting == [35]
+        more = await store.outbox.settle([], waiting, "solo")
+        await store.commit()
+    assert [item.payload["text"] for item in more[35]] == ["⏰ 提醒：明天拜访华东医疗"]
+    async with runtime.sessions() as session:
+        unsent = await Store(session).outbox.unsent(chat_id=35)
+    assert [item.payload["text"] for item in unsent] == ["⏰ 提醒：明天拜访华东医疗"]  # the reply stays sent
