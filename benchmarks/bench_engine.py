@@ -47,7 +47,7 @@ PREP_ANSWERS = ("华为技术", "王经理,采购部", "2", "了解测试需求"
 class NullBot:
     """Stands in for telegram.Bot in the sender: every call succeeds at once."""
 
-    async def send_message(self, *args: Any, **kwargs: Any) -> None:
+    async def send_text(self, *args: Any, **kwargs: Any) -> None:
         return None
 
     async def edit_message_text(self, *args: Any, **kwargs: Any) -> None:

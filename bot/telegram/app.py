@@ -25,7 +25,7 @@ from bot.telegram.handlers import BotContext, register
 from bot.telegram.http import AiohttpRequest, UpdatesRequest
 from bot.telegram.inbox import Dispatcher, Poller
 from bot.telegram.reminders import DEFAULT_INTERVAL, ReminderLoop
-from bot.telegram.sender import OutboxSender
+from bot.telegram.sender import OutboxSender, SendingBot
 from bot.telegram.tidy import Tidy
 
 log = logging.getLogger(__name__)
@@ -41,20 +41,18 @@ def build_application(settings: Settings, runtime: Runtime) -> AnyApplication:
     # sends share a few kept-alive connections (the rest wait their turn for one); getUpdates has its own
     sending = AiohttpRequest(connections=SEND_CONNECTIONS, pool_timeout=30.0)
     polling = UpdatesRequest()
-    builder = (
+    # Telegram's flood limits: the overall rate here, 20 a minute in groups by PTB's default
+    limiter = AIORateLimiter(overall_max_rate=settings.send_rate, max_retries=3) if settings.send_rate > 0 else None
+    bot = SendingBot(token, base_url=base, base_file_url=file_base, request=sending, get_updates_request=polling,
+                     rate_limiter=limiter)
+    application: AnyApplication = (
         ApplicationBuilder()
-        .token(token)
-        .base_url(base)
-        .base_file_url(file_base)
-        .request(sending)
-        .get_updates_request(polling)
+        .bot(bot)
         .updater(None)
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(True)
+        .build()
     )
-    # Telegram's flood limits: the overall rate here, 20 a minute in groups by PTB's default
-    limiter = AIORateLimiter(overall_max_rate=settings.send_rate, max_retries=3) if settings.send_rate > 0 else None
-    application: AnyApplication = (builder.rate_limiter(limiter) if limiter else builder).build()
     application.bot_data["runtime"] = runtime
     application.bot_data["updates_request"] = polling
     application.bot_data["sender"] = OutboxSender(application.bot, runtime.sessions, settings.chat_send_rate)

@@ -6,10 +6,11 @@ import socket
 
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, RetryAfter, TimedOut
 
 from bot.telegram.app import BotService
 from bot.telegram.http import AiohttpRequest
+from bot.telegram.sender import SendingBot
 from db.store import Store
 from tests.fakebot.server import FakeBotApi
 
@@ -30,6 +31,23 @@ async def test_text_buttons_and_files_reach_the_api_intact(fake_api: FakeBotApi)
     assert sent.message_id == text.message_id and text.text == "本周拜访 3 次 & 名片 2 张"
     assert fake_api.calls("sendMessage")[0].params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "week:0"
     assert document.document == b"a,b\n1,2\n" and document.filename == "周报.csv"
+
+
+async def test_replies_sent_as_text_reach_the_api_intact_and_fail_as_ptb_would(fake_api: FakeBotApi) -> None:
+    """The outbox's sends skip reading Telegram's answer into a Message, nothing else: same request,
+    same errors."""
+    async with SendingBot(fake_api.token, base_url=fake_api.base_url, base_file_url=fake_api.base_file_url,
+                          request=AiohttpRequest(), get_updates_request=AiohttpRequest(connections=1)) as bot:
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton("再练一次 🔁", callback_data="rp:again")]])
+        await bot.send_text(REP, "本周拜访 3 次 & 名片 2 张", reply_markup=markup)
+        await bot.send_text(REP, "no buttons")
+        fake_api.fail_next("sendMessage", kind="429", retry_after=3)
+        with pytest.raises(RetryAfter):
+            await bot.send_text(REP, "too fast")
+    assert [m.text for m in fake_api.sent(REP)] == ["本周拜访 3 次 & 名片 2 张", "no buttons"]
+    [with_buttons, plain, _refused] = [call.params for call in fake_api.calls("sendMessage")]
+    assert with_buttons["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "rp:again"
+    assert "reply_markup" not in plain
 
 
 async def test_a_stalled_answer_is_a_timeout(fake_api: FakeBotApi) -> None:
