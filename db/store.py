@@ -10,7 +10,20 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Integer, Table, any_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -109,6 +122,18 @@ _CUSTOMER_COLUMNS = (
 _CUSTOMERS_OF = (select(*_CUSTOMER_COLUMNS).where(_customers.c.owner_id == bindparam("owner_id"))
                  .order_by(_customers.c.updated_at.desc()).limit(bindparam("limit")))
 _INSERT_ACTIVITY = insert(_activity)
+# /log answers with the week's running total: the insert reads the total of the events before it along
+# (one round trip instead of two). Its own row is left out because SQLite's RETURNING sees it and
+# PostgreSQL's does not.
+_logged_before = _activity.alias("logged_before")
+_INSERT_ACTIVITY_COUNTING = insert(_activity).returning(
+    _activity.c.id,
+    select(func.coalesce(func.sum(_logged_before.c.amount), 0))
+    .where(_logged_before.c.user_id == bindparam("of_user"), _logged_before.c.kind == bindparam("of_kind"),
+           _logged_before.c.occurred_at >= bindparam("since"), _logged_before.c.occurred_at < bindparam("until"),
+           _logged_before.c.id != literal_column(f"{_activity.name}.id"))  # the row being inserted
+    .scalar_subquery().label("total_before"),
+)
 
 
 @dataclass(frozen=True)
@@ -373,6 +398,19 @@ class Activity:
             "occurred_at": occurred_at or now, "created_at": now,
         })
         return _new_id(result)
+
+    async def add_counting(
+        self, user_id: int, kind: str, amount: int, *, since: datetime, until: datetime,
+        customer_id: int | None = None, source: str = "log", occurred_at: datetime | None = None,
+    ) -> int:
+        """`add`, returning the user's total of `kind` over [since, until) with this event counted."""
+        now = self.now()
+        at = occurred_at or now
+        row = (await self.session.execute(_INSERT_ACTIVITY_COUNTING, {
+            "user_id": user_id, "kind": kind, "amount": amount, "customer_id": customer_id, "source": source,
+            "occurred_at": at, "created_at": now, "since": since, "until": until, "of_user": user_id, "of_kind": kind,
+        })).one()
+        return int(row.total_before) + (amount if since <= at < until else 0)
 
     async def totals(self, user_id: int, since: datetime, until: datetime) -> dict[str, int]:
         rows = await self.session.execute(

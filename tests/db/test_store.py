@@ -211,3 +211,26 @@ async def test_the_only_sender_records_replies_sent_and_finds_a_reminder_waiting
     async with runtime.sessions() as session:
         unsent = await Store(session).outbox.unsent(chat_id=35)
     assert [item.payload["text"] for item in unsent] == ["⏰ 提醒：明天拜访华东医疗"]  # the reply stays sent
+
+
+async def test_logging_an_activity_returns_the_weeks_total_with_it(runtime: Runtime) -> None:
+    """/log answers with the running total: this week's events of that kind, the new one included;
+    last week's, other kinds and other reps' are not."""
+    from datetime import UTC, datetime
+
+    week = (datetime(2026, 11, 30, tzinfo=UTC), datetime(2026, 12, 7, tzinfo=UTC))
+    async with runtime.sessions() as session:
+        store = Store(session)
+        me = (await store.users.arrive(43, "王芳", "zh", "Asia/Shanghai")).user
+        other = (await store.users.arrive(44, "李雷", "zh", "Asia/Shanghai")).user
+        await store.activity.add(me.id, "calls", 2, occurred_at=datetime(2026, 12, 1, 9, tzinfo=UTC))
+        await store.activity.add(me.id, "calls", 5, occurred_at=datetime(2026, 11, 29, 9, tzinfo=UTC))  # last week
+        await store.activity.add(me.id, "visits", 1, occurred_at=datetime(2026, 12, 1, 10, tzinfo=UTC))
+        await store.activity.add(other.id, "calls", 4, occurred_at=datetime(2026, 12, 1, 11, tzinfo=UTC))
+        total = await store.activity.add_counting(me.id, "calls", 3, since=week[0], until=week[1],
+                                                  occurred_at=datetime(2026, 12, 2, 9, tzinfo=UTC))
+        assert total == 5
+        late = await store.activity.add_counting(me.id, "calls", 1, since=week[0], until=week[1],
+                                                 occurred_at=datetime(2026, 12, 8, 9, tzinfo=UTC))
+        assert late == 5  # an event outside the week is stored but not in this week's total
+        await store.commit()

@@ -108,11 +108,11 @@ class ActivityLog:
     async def _record(self, turn: Turn, metric: Metric, amount: int, customer: CustomerInfo | None,
                       created: bool) -> list[OutboundMessage]:
         lang = turn.lang
-        await turn.store.activity.add(turn.user.id, metric.key, amount, source="log", occurred_at=turn.now,
-                                      customer_id=customer.id if customer else None)
         tz, _team = await rep_timezone(turn)
         week = week_containing(turn.now, tz)
-        total = (await metrics_repo(turn).user_sums(turn.user.id, week.start, week.end)).get(metric.key, 0)
+        total = await turn.store.activity.add_counting(
+            turn.user.id, metric.key, amount, since=week.start, until=week.end, source="log", occurred_at=turn.now,
+            customer_id=customer.id if customer else None)
         text = self.t(lang, "log_done", metric=metric.label(lang), amount=amount, total=total, week=week.label,
                       customer=customer.name if customer else "", created=created)
         return [OutboundMessage(text)]
