@@ -7,8 +7,9 @@ built; the header says which). Latency is the time from pushing an update into t
 the last message of its reply is stored by the fake. Two phases per bot:
 
 * saturated — every rep sends its next message as soon as the previous one is answered (closed loop):
-  the throughput figure, and the ratio SalesCoach / echo (the bots take turns `--rounds` times and the
-  ratio is of the median throughputs, so drift of a shared machine does not decide it);
+  the throughput figure, and the ratio SalesCoach / echo (the bots take turns `--rounds` times, which
+  one goes first alternating, and the ratio is of the median throughputs, so drift of a shared machine
+  does not decide it);
 * paced — every rep sends on average one message every `--interval` seconds (Poisson, open loop): the
   latency a rep feels at a busy but realistic load.
 
@@ -376,11 +377,15 @@ def main(argv: list[str] | None = None) -> int:
         results: list[PhaseResult] = []
         counts: dict[str, int] = {}
         for number in range(1, max(1, args.rounds) + 1):
+            bots: list[tuple[str, str | None]] = [("echo", None), *(("salescoach", b) for b in backends)]
+            if number % 2 == 0:  # every other round the other way round: a machine drifting during a round
+                bots.reverse()   # favours neither bot
             with tempfile.TemporaryDirectory(prefix="bench-e2e-") as tmp:
-                runs = [await run_bot("echo", None, args, mix, Path(tmp))]
-                for backend in backends:
-                    runs.append(await run_bot("salescoach", backend, args, mix, Path(tmp)))
-                    counts = runs[-1][1]
+                runs = []
+                for name, backend in bots:
+                    runs.append(await run_bot(name, backend, args, mix, Path(tmp)))
+                    if name != "echo":
+                        counts = runs[-1][1]
             for phases, _ in runs:
                 for phase in phases:
                     phase.round = number
