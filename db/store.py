@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db.models import (
     ActivityEvent,
@@ -766,17 +766,9 @@ class Outbox:
             if locking:
                 await connection.execute(_CHATS_LOCK, {"chats": locking})
                 self.prefetched.chats_locked.update(locking)
-        if connection.dialect.name == "postgresql" and sent_ids and chats:
-            waiting = (await connection.execute(_MARK_SENT_THEN_WAITING, {
-                "ids": sent_ids, "at": self.now(), "chats": chats, "now": self.wall()})).scalars().all()
-        else:
-            if sent_ids:
-                await connection.execute(_MARK_SENT, {"ids": sent_ids, "at": self.now()})
-            if not chats:
-                return {}
-            waiting = (await connection.execute(_CHATS_WAITING, {"chats": chats, "now": self.wall()})).scalars().all()
+        waiting = await self._mark_and_look(connection, sent_ids, chats)
         more: dict[int, list[OutboxItem]] = {}
-        for chat_id in sorted(int(c) for c in waiting):
+        for chat_id in sorted(waiting):
             items = await self._claim(chat_id, token, lease_seconds)
             if items:
                 more[chat_id] = items
@@ -789,17 +781,21 @@ class Outbox:
         PostgreSQL this is one statement outside any transaction: one round trip where `settle` takes
         four (bench_e2e.py). It must be the first statement of the session's transaction; commit after.
         """
-        if self.session.get_bind().dialect.name != "postgresql":
-            if sent_ids:
-                await self.session.execute(_MARK_SENT, {"ids": sent_ids, "at": self.now()})
-            if not chats:
-                return []
-            return [int(c) for c in (await self.session.execute(
-                _CHATS_WAITING, {"chats": chats, "now": self.wall()})).scalars()]
-        connection = await self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        waiting = await connection.execute(_MARK_SENT_THEN_WAITING, {
-            "ids": sent_ids, "at": self.now(), "chats": chats, "now": self.wall()})
-        return [int(c) for c in waiting.scalars()]
+        outside = {"isolation_level": "AUTOCOMMIT"} if self.session.get_bind().dialect.name == "postgresql" else None
+        return await self._mark_and_look(await self.session.connection(execution_options=outside), sent_ids, chats)
+
+    async def _mark_and_look(self, connection: AsyncConnection, sent_ids: list[int], chats: list[int]) -> list[int]:
+        """Mark replies sent; which of `chats` have replies no sender holds (one statement on PostgreSQL)."""
+        if connection.dialect.name == "postgresql":
+            waiting = await connection.execute(_MARK_SENT_THEN_WAITING, {
+                "ids": sent_ids, "at": self.now(), "chats": chats, "now": self.wall()})
+            return [int(c) for c in waiting.scalars()]
+        if sent_ids:
+            await connection.execute(_MARK_SENT, {"ids": sent_ids, "at": self.now()})
+        if not chats:
+            return []
+        return [int(c) for c in (await connection.execute(
+            _CHATS_WAITING, {"chats": chats, "now": self.wall()})).scalars()]
 
     async def purge_sent(self, before: datetime, limit: int = 5000) -> int:
         """Delete up to `limit` replies sent before `before`; returns how many went."""
@@ -824,7 +820,7 @@ class Store:
 
     def __init__(self, session: AsyncSession, clock: Callable[[], datetime] = utcnow) -> None:
         self.session = session
-        self.clock = clock  # features build their own repositories with (session, clock)
+        self.clock = clock  # features build their own repositories with (session, clock[, prefetched])
         self.prefetched = Prefetched()  # shared by the repositories of this transaction
         self.users = Users(session, clock, self.prefetched)
         self.dialogs = Dialogs(session, clock)
