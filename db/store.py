@@ -392,25 +392,25 @@ class Activity:
         self, user_id: int, kind: str, amount: int = 1, *, customer_id: int | None = None,
         source: str = "log", occurred_at: datetime | None = None,
     ) -> int:
-        now = self.now()
-        result = await self.session.execute(_INSERT_ACTIVITY, {
-            "user_id": user_id, "kind": kind, "amount": amount, "customer_id": customer_id, "source": source,
-            "occurred_at": occurred_at or now, "created_at": now,
-        })
+        result = await self.session.execute(_INSERT_ACTIVITY, self._row(user_id, kind, amount, customer_id, source,
+                                                                        occurred_at))
         return _new_id(result)
+
+    def _row(self, user_id: int, kind: str, amount: int, customer_id: int | None, source: str,
+             occurred_at: datetime | None) -> dict[str, Any]:
+        now = self.now()
+        return {"user_id": user_id, "kind": kind, "amount": amount, "customer_id": customer_id, "source": source,
+                "occurred_at": occurred_at or now, "created_at": now}
 
     async def add_counting(
         self, user_id: int, kind: str, amount: int, *, since: datetime, until: datetime,
         customer_id: int | None = None, source: str = "log", occurred_at: datetime | None = None,
     ) -> int:
         """`add`, returning the user's total of `kind` over [since, until) with this event counted."""
-        now = self.now()
-        at = occurred_at or now
+        values = self._row(user_id, kind, amount, customer_id, source, occurred_at)
         row = (await self.session.execute(_INSERT_ACTIVITY_COUNTING, {
-            "user_id": user_id, "kind": kind, "amount": amount, "customer_id": customer_id, "source": source,
-            "occurred_at": at, "created_at": now, "since": since, "until": until, "of_user": user_id, "of_kind": kind,
-        })).one()
-        return int(row.total_before) + (amount if since <= at < until else 0)
+            **values, "since": since, "until": until, "of_user": user_id, "of_kind": kind})).one()
+        return int(row.total_before) + (amount if since <= values["occurred_at"] < until else 0)
 
     async def totals(self, user_id: int, since: datetime, until: datetime) -> dict[str, int]:
         rows = await self.session.execute(
@@ -500,8 +500,9 @@ _TAKE_ARRIVING = (
 
 @dataclass
 class Prefetched:
-    """What a transaction already learnt along with earlier statements (PostgreSQL), so the hot path
-    skips statements; forgotten when the transaction ends."""
+    """What a transaction already learnt along with earlier statements, so the hot path skips
+    statements (the locks and the arrival on PostgreSQL, the rep's team on both); forgotten when the
+    transaction ends."""
 
     chats_locked: set[int] = field(default_factory=set)  # advisory locks for outbox claims held
     chats_clear: set[int] = field(default_factory=set)  # chats without unsent replies when the update was taken
