@@ -9,11 +9,6 @@ import sys
 from collections.abc import Sequence
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.engine.flowdefs import FlowError
-from bot.engine.i18n import MessagesError
-from bot.kb.loader import KnowledgeError
-
-ContentError = (KnowledgeError, FlowError, MessagesError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,7 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"salescoach: {exc}", file=sys.stderr)
         return 2
-    except ContentError as exc:
+    except Exception as exc:
+        from bot.engine.content import CONTENT_ERRORS  # here: the engine's import is slow for --help
+
+        if not isinstance(exc, CONTENT_ERRORS):
+            raise
         print(f"salescoach: the content in knowledge/ or scripts_talk/ is invalid:\n{exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -71,15 +71,24 @@ def run_kb_check(stdout: TextIO) -> int:
     from bot.engine.roleplay.loader import check_roleplay  # the role-play personas and scorecard (#5)
 
     roleplay, roleplay_problems = check_roleplay(knowledge, kb)
-    problems = [*problems, *roleplay_problems]
-    for problem in problems:
+    found: list[object] = [*problems, *roleplay_problems]
+    if not found:  # the rest the bot loads at start: flows, metrics, messages, the coaching and classifier cues
+        from bot.engine.content import CONTENT_ERRORS, Content
+
+        try:
+            content = Content.load(knowledge, talk)
+        except CONTENT_ERRORS as exc:
+            found.append(exc)
+    for problem in found:
         stdout.write(f"{problem}\n")
-    if problems:
-        stdout.write(f"{len(problems)} problem(s) found\n")
+    if found:
+        stdout.write(f"{len(found)} problem(s) found\n")
         return 1
     stdout.write(f"ok: {len(kb.entries)} entries in {len(kb.areas)} areas\n")
     if roleplay is not None:
         stdout.write(f"ok: {len(roleplay.personas)} role-play personas and the scorecard rubric\n")
+    stdout.write(f"ok: {len(content.flows)} flows, {len(content.metrics.metrics)} activity metrics, the bot's "
+                 "messages and the coaching and classifier cues\n")
     return 0
 
 

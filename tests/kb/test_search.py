@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -119,3 +120,27 @@ def test_default_paths_follow_the_environment(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.setenv("SALESCOACH_KNOWLEDGE_DIR", str(tmp_path / "k"))
     monkeypatch.setenv("SALESCOACH_TALK_DIR", str(tmp_path / "t"))
     assert default_paths() == (tmp_path / "k", tmp_path / "t")
+
+
+@pytest.mark.parametrize(("path", "old", "new", "named"), [
+    ("knowledge/metrics.yaml", "    max: 50\n", "    max: lots\n", "metrics.yaml: metrics.0.max"),
+    ("knowledge/flows/prep.yaml", "  card: prep_card\n", "  card: no_such_card\n", "complete.card"),
+    ("scripts_talk/messages/en/core.yaml", "error_generic:", "error_generic_gone:", "error_generic"),
+])
+def test_kb_check_finds_what_would_stop_the_bot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str, old: str, new: str, named: str
+) -> None:
+    """A trainer's slip outside the entries (a metric limit, a flow's card, a message) fails `kb check`
+    with the file and field named, as it would stop the bot, instead of passing it."""
+    shutil.copytree(REPO_ROOT / "knowledge", tmp_path / "knowledge")
+    shutil.copytree(REPO_ROOT / "scripts_talk", tmp_path / "scripts_talk")
+    broken = tmp_path / path
+    text = broken.read_text(encoding="utf-8")
+    assert old in text
+    broken.write_text(text.replace(old, new, 1), encoding="utf-8")
+    monkeypatch.setenv("SALESCOACH_KNOWLEDGE_DIR", str(tmp_path / "knowledge"))
+    monkeypatch.setenv("SALESCOACH_TALK_DIR", str(tmp_path / "scripts_talk"))
+    report = io.StringIO()
+    assert run_kb_check(report) == 1
+    assert named in report.getvalue()
+    assert report.getvalue().endswith("1 problem(s) found\n")
