@@ -93,7 +93,10 @@ class Driver:
         default_factory=lambda: collections.defaultdict(collections.deque))
 
     def __post_init__(self) -> None:
-        self.api.on_sent = lambda chat, t: self.loop.call_soon_threadsafe(self._arrived, chat, t)
+        def arrived(chat_id: int, at: float) -> None:  # on the fake's thread
+            self.loop.call_soon_threadsafe(self._arrived, chat_id, at)
+
+        self.api.on_sent = arrived
 
     def _arrived(self, chat_id: int, at: float) -> None:
         self.arrivals[chat_id] += 1
@@ -134,11 +137,20 @@ class PhaseResult:
     seconds: float
     latencies_ms: list[float]
     cpu_seconds: float | None = None  # the bot process's CPU time during the phase (Linux)
+    db_cpu_seconds: float | None = None  # the local PostgreSQL server's, when there is one
+    idle_cpus: float | None = None  # how many of the machine's CPUs were idle, on average
     round: int = 1
+
+    def _per_message(self, seconds: float | None) -> float | None:
+        return seconds * 1000 / self.answered if seconds is not None and self.answered else None
 
     @property
     def cpu_ms_per_message(self) -> float | None:
-        return self.cpu_seconds * 1000 / self.answered if self.cpu_seconds is not None and self.answered else None
+        return self._per_message(self.cpu_seconds)
+
+    @property
+    def db_cpu_ms_per_message(self) -> float | None:
+        return self._per_message(self.db_cpu_seconds)
 
     @property
     def throughput(self) -> float:
@@ -294,14 +306,14 @@ async def run_bot(name: str, backend: str | None, args: argparse.Namespace, mix:
             for chat in chats:  # first contact (user rows, connections) is not what we measure
                 driver.send(chat, mix[0])
             await driver.settle()
-            cpu = bot.cpu_seconds()
+            usage = Usage.read(bot)
             results = [await saturated(driver, label, chats, mix, args.duration)]
-            results[-1].cpu_seconds = _used(cpu, bot.cpu_seconds())
+            usage.spent(Usage.read(bot), results[-1])
             await driver.settle()
-            cpu = bot.cpu_seconds()
+            usage = Usage.read(bot)
             results.append(await paced(driver, label, chats, mix, args.duration, args.interval, args.seed))
             await driver.settle(quiet=0.05)
-            results[-1].cpu_seconds = _used(cpu, bot.cpu_seconds())
+            usage.spent(Usage.read(bot), results[-1])
             await driver.settle()
             bot.check_alive()
             problems = [line for line in log.read_text(errors="replace").splitlines()
@@ -321,15 +333,63 @@ def _used(before: float | None, after: float | None) -> float | None:
     return after - before if before is not None and after is not None else None
 
 
+def postgres_cpu_seconds() -> float | None:
+    """User + system CPU time so far of this machine's PostgreSQL server processes (Linux; None when
+    there are none here): what the bot's queries cost the database, beside the bot's own CPU."""
+    total, found = 0.0, False
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        found = True
+    return total if found else None
+
+
+def idle_cpu_seconds() -> float | None:
+    """Idle time so far of all this machine's CPUs together (/proc/stat: idle + iowait; None elsewhere)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return None
+    return (int(fields[4]) + int(fields[5])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Usage:
+    """CPU readings at the start of a phase: the bot with its helper, PostgreSQL, the idle machine."""
+
+    bot: float | None
+    database: float | None
+    idle: float | None
+    at: float
+
+    @classmethod
+    def read(cls, bot: BotProcess) -> Usage:
+        return cls(bot.cpu_seconds(), postgres_cpu_seconds(), idle_cpu_seconds(), time.perf_counter())
+
+    def spent(self, now: Usage, result: PhaseResult) -> None:
+        result.cpu_seconds = _used(self.bot, now.bot)
+        result.db_cpu_seconds = _used(self.database, now.database)
+        idle = _used(self.idle, now.idle)
+        result.idle_cpus = idle / (now.at - self.at) if idle is not None and now.at > self.at else None
+
+
 def report(results: list[PhaseResult], rounds: int) -> None:
     rows = []
     for r in results:
         lat = r.latencies_ms
-        cpu = r.cpu_ms_per_message
+        cpu, db = r.cpu_ms_per_message, r.db_cpu_ms_per_message
         rows.append([r.bot, r.phase, r.round, r.answered, r.lost, r.throughput, percentile(lat, 0.5),
-                     percentile(lat, 0.99), max(lat) if lat else 0.0, "-" if cpu is None else cpu])
-    print(table(["bot", "phase", "round", "answered", "lost", "msg/s", "p50 ms", "p99 ms", "max ms", "CPU ms/msg"],
-                rows))
+                     percentile(lat, 0.99), max(lat) if lat else 0.0, "-" if cpu is None else cpu,
+                     "-" if db is None or "postgresql" not in r.bot else db, "-" if r.idle_cpus is None else r.idle_cpus])
+    print(table(["bot", "phase", "round", "answered", "lost", "msg/s", "p50 ms", "p99 ms", "max ms", "CPU ms/msg",
+                 "DB CPU ms/msg", "idle CPUs"], rows))
     echo = [r.throughput for r in results if r.bot == "echo" and r.phase == "saturated"]
     print()
     for bot in dict.fromkeys(r.bot for r in results if r.bot != "echo"):
