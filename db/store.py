@@ -518,6 +518,15 @@ class Prefetched:
         self.rep_teams.clear()
 
 
+async def _outside_transaction(session: AsyncSession) -> AsyncConnection:
+    """On PostgreSQL, the session's connection with each statement committing by itself: one round trip
+    instead of BEGIN, the statement and COMMIT. Only as the first statement of the session's transaction
+    (the option applies when the connection is taken); the pool resets it when the connection goes back.
+    """
+    outside = {"isolation_level": "AUTOCOMMIT"} if session.get_bind().dialect.name == "postgresql" else None
+    return await session.connection(execution_options=outside)
+
+
 class Inbox:
     """The durable update inbox: insert before acknowledging, mark done inside the handler's transaction."""
 
@@ -537,8 +546,7 @@ class Inbox:
         if not items:
             return
         now = self.now()
-        outside = {"isolation_level": "AUTOCOMMIT"} if self.session.get_bind().dialect.name == "postgresql" else None
-        connection = await self.session.connection(execution_options=outside)
+        connection = await _outside_transaction(self.session)
         await connection.execute(_ADD_UPDATES[connection.dialect.name], [
             {"update_id": uid, "chat_id": chat, "payload": payload, "status": "pending", "attempts": 0,
              "received_at": now}
@@ -788,8 +796,7 @@ class Outbox:
         PostgreSQL this is one statement outside any transaction: one round trip where `settle` takes
         four (bench_e2e.py). It must be the first statement of the session's transaction; commit after.
         """
-        outside = {"isolation_level": "AUTOCOMMIT"} if self.session.get_bind().dialect.name == "postgresql" else None
-        return await self._mark_and_look(await self.session.connection(execution_options=outside), sent_ids, chats)
+        return await self._mark_and_look(await _outside_transaction(self.session), sent_ids, chats)
 
     async def _mark_and_look(self, connection: AsyncConnection, sent_ids: list[int], chats: list[int]) -> list[int]:
         """Mark replies sent; which of `chats` have replies no sender holds (one statement on PostgreSQL)."""
