@@ -180,8 +180,7 @@ class BotProcess:
         try:
             while pending:
                 pid = pending.pop()
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                total += process_cpu_seconds(Path(f"/proc/{pid}"))
                 for task in Path(f"/proc/{pid}/task").iterdir():
                     pending += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
@@ -333,6 +332,12 @@ def _used(before: float | None, after: float | None) -> float | None:
     return after - before if before is not None and after is not None else None
 
 
+def process_cpu_seconds(proc_dir: Path) -> float:
+    """User + system CPU time so far of one process, from its /proc/PID/stat (OSError once it is gone)."""
+    fields = (proc_dir / "stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def postgres_cpu_seconds() -> float | None:
     """User + system CPU time so far of this machine's PostgreSQL server processes (Linux; None when
     there are none here): what the bot's queries cost the database, beside the bot's own CPU."""
@@ -343,10 +348,9 @@ def postgres_cpu_seconds() -> float | None:
         try:
             if (entry / "comm").read_text().strip() != "postgres":
                 continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            total += process_cpu_seconds(entry)
         except OSError:
             continue  # gone meanwhile
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         found = True
     return total if found else None
 
