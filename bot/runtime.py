@@ -97,13 +97,14 @@ class Runtime:
         With `queue_for_chat` (Telegram), the event must be in the inbox: it is skipped when already
         done (redelivery) or not yet its turn, marked done in the same transaction, and the replies go
         to the outbox; with a `sender_token` they are also claimed for that sender (`Processed.to_send`).
+        On PostgreSQL the transaction opens only at the engine's first write (`Store.begin_update`).
         """
         primed = await self._search_ahead(event)
         async with self.sessions() as session:
             store = Store(session, self.engine.clock)
             try:
-                if (queue_for_chat and event.update_id is not None
-                        and not await store.inbox.take(event.update_id, telegram_id=event.user_id)):
+                update_id = event.update_id if queue_for_chat else None
+                if update_id is not None and not await store.begin_update(update_id, event.user_id):
                     await store.rollback()
                     return Processed([], duplicate=True)
                 messages = await self.engine.handle(store, event, primed)
@@ -115,8 +116,14 @@ class Runtime:
                         if message.edit and event.message_id is not None:
                             payload["edit_message_id"] = event.message_id
                         payloads.append(payload)
-                    processed.to_send = await store.outbox.queue(event.chat_id, event.update_id, payloads,
-                                                                 sender_token)
+                    if update_id is None:
+                        processed.to_send = await store.outbox.queue(event.chat_id, None, payloads, sender_token)
+                    else:
+                        to_send = await store.end_update(update_id, event.chat_id, payloads, sender_token)
+                        if to_send is None:  # another worker processed it meanwhile
+                            await store.rollback()
+                            return Processed([], duplicate=True)
+                        processed.to_send = to_send
                 await store.commit()
                 return processed
             except Exception:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -100,6 +102,39 @@ def _ping_idle_connections(engine: AsyncEngine, idle_seconds: float) -> None:
     event.listen(engine.sync_engine, "checkout", checkout)
 
 
+# Execution option (PostgreSQL): a connection taken in AUTOCOMMIT with this option set runs its reads
+# outside any transaction and opens one just before its first write; a statement executed with the
+# option set to False runs outside one unless a write has opened it (db/store.py, Store.begin_update).
+BEGIN_ON_WRITE = "salescoach_begin_on_write"
+_PLAIN_READ = re.compile(r"\s*select\b", re.IGNORECASE)
+_NOT_ONLY_READING = re.compile(
+    r"\bfor\s+(?:no\s+key\s+update|update|key\s+share|share)\b|pg_advisory|nextval|setval|pg_notify",
+    re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=1024)  # the bot's statements are a few hundred, compiled once each
+def needs_transaction(statement: str) -> bool:
+    """Anything but a plain read: DML, a CTE, SELECT … FOR UPDATE, an advisory lock, a sequence. A
+    misjudged read costs a BEGIN; a misjudged write would cost atomicity, so the doubt goes to writing."""
+    return not _PLAIN_READ.match(statement) or bool(_NOT_ONLY_READING.search(statement))
+
+
+def _begin_before_first_write(conn: Any, _cursor: Any, statement: str, _parameters: Any, context: Any,
+                              _executemany: bool) -> None:
+    """Open the transaction of a BEGIN_ON_WRITE connection at its first statement that needs one.
+
+    Reads before it cost one round trip each instead of also a BEGIN and a COMMIT. The asyncpg adapter
+    begins a transaction before a statement unless its level is autocommit: lowering that one flag is
+    enough, and the pool puts the level back when the connection returns (the isolation_level
+    execution option).
+    """
+    if context is None or not context.execution_options.get(BEGIN_ON_WRITE) or not needs_transaction(statement):
+        return
+    adapter = conn.connection.dbapi_connection
+    if getattr(adapter, "isolation_level", None) == "autocommit":
+        adapter.isolation_level = None  # the server's default level, as for any other session
+
+
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     url = normalise_url(url)
     if is_sqlite(url):
@@ -129,6 +164,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(parsed, **kwargs)
         if not kwargs.get("pool_pre_ping"):
             _ping_idle_connections(engine, IDLE_PING_SECONDS)
+        event.listen(engine.sync_engine, "before_cursor_execute", _begin_before_first_write)
     return engine
 
 

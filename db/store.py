@@ -5,25 +5,32 @@ Repositories return plain dataclasses so the engine never holds ORM objects acro
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Integer,
+    String,
     Table,
+    Text,
     any_,
     bindparam,
     delete,
     func,
     insert,
+    literal,
     literal_column,
     or_,
     select,
+    true,
     update,
 )
+from sqlalchemy import cast as cast_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -41,6 +48,7 @@ from db.models import (
     User,
 )
 from db.models_roleplay import RoleplaySession
+from db.session import BEGIN_ON_WRITE
 
 
 def utcnow() -> datetime:
@@ -429,19 +437,16 @@ _inbox = cast(Table, InboxUpdate.__table__)
 _outbox = cast(Table, OutboxMessage.__table__)
 _earlier = _inbox.alias("earlier")  # the same chat's older updates
 # Delivery statements run for every update: built once, executed on the session's connection.
-_TAKE_UPDATE = (
-    update(_inbox)
-    .where(
-        _inbox.c.update_id == bindparam("uid"),
-        _inbox.c.status == "pending",
-        ~select(_earlier.c.update_id).where(
-            _earlier.c.chat_id == _inbox.c.chat_id,
-            _earlier.c.status == "pending",
-            _earlier.c.update_id < _inbox.c.update_id,
-        ).exists(),
-    )
-    .values(status=bindparam("new_status"), processed_at=bindparam("at"))
+_ITS_TURN = (  # the update is pending and the oldest pending one of its chat
+    _inbox.c.update_id == bindparam("uid"),
+    _inbox.c.status == "pending",
+    ~select(_earlier.c.update_id).where(
+        _earlier.c.chat_id == _inbox.c.chat_id,
+        _earlier.c.status == "pending",
+        _earlier.c.update_id < _inbox.c.update_id,
+    ).exists(),
 )
+_TAKE_UPDATE = update(_inbox).where(*_ITS_TURN).values(status=bindparam("new_status"), processed_at=bindparam("at"))
 _UNSENT_OF_CHAT = (
     select(_outbox.c.id, _outbox.c.payload, _outbox.c.attempts, _outbox.c.claim_token, _outbox.c.claimed_until)
     .where(_outbox.c.chat_id == bindparam("chat"), _outbox.c.sent_at.is_(None))
@@ -486,15 +491,60 @@ _CHATS_LOCK = select(func.pg_advisory_xact_lock(_locking.c.chat))
 # settling that follows every delivery.
 _taken = _TAKE_UPDATE.returning(
     _inbox.c.chat_id, func.pg_advisory_xact_lock(_inbox.c.chat_id).label("locked")).cte("taken")
-_TAKE_ARRIVING = (
-    select(
-        _taken.c.chat_id.label("taken_chat"), *_ARRIVAL_COLUMNS,
-        select(_outbox.c.id).where(_outbox.c.chat_id == _taken.c.chat_id, _outbox.c.sent_at.is_(None))
-        .exists().label("chat_unsent"),
+
+
+def _arriving(source: Any) -> Any:
+    """The update's chat with the user's arrival and whether the chat has replies unsent."""
+    return (
+        select(
+            source.c.chat_id.label("taken_chat"), *_ARRIVAL_COLUMNS,
+            select(_outbox.c.id).where(_outbox.c.chat_id == source.c.chat_id, _outbox.c.sent_at.is_(None))
+            .exists().label("chat_unsent"),
+        )
+        .select_from(source.outerjoin(_users, _users.c.telegram_id == bindparam("telegram_id"))
+                     .outerjoin(_dialogs, _dialogs.c.id == _OPEN_DIALOG_ID)
+                     .outerjoin(_rep_team, _rep_team.c.id == _REP_TEAM_ID))
     )
-    .select_from(_taken.outerjoin(_users, _users.c.telegram_id == bindparam("telegram_id"))
-                 .outerjoin(_dialogs, _dialogs.c.id == _OPEN_DIALOG_ID)
-                 .outerjoin(_rep_team, _rep_team.c.id == _REP_TEAM_ID))
+
+
+_TAKE_ARRIVING = _arriving(_taken)
+# PostgreSQL, the usual way through an update (Store.begin_update and Store.end_update): a plain read first
+# (whether it is the chat's turn, with the arrival), the engine's reads outside any transaction, and one
+# statement at the end that takes the update and writes its replies, and commits by itself unless the
+# engine wrote (then a transaction was opened at its first write, and it commits with the rest). Two round
+# trips for a question or /week where the take-first way needs four (BEGIN, take, replies, COMMIT). The
+# take is conditional as before, so two workers with the same update still process it once.
+_LOOK_ARRIVING = _arriving(select(_inbox.c.chat_id).where(*_ITS_TURN).subquery("its_turn"))
+# Whether the chat's unsent replies (if any) are all held by this sender: then the new replies are
+# claimed with them, as Outbox._claim would; otherwise the end takes the longer way through _claim.
+_clear_for_sender = ~select(_outbox.c.id).where(
+    _outbox.c.chat_id == bindparam("chat"), _outbox.c.sent_at.is_(None),
+    or_(_outbox.c.claim_token.is_distinct_from(bindparam("token", type_=String)),
+        _outbox.c.claimed_until.is_(None), _outbox.c.claimed_until <= bindparam("now")),
+).exists()
+_taken_at_end = (update(_inbox).where(*_ITS_TURN, _clear_for_sender)
+                 .values(status="done", processed_at=bindparam("at"))
+                 .returning(_inbox.c.chat_id, func.pg_advisory_xact_lock(_inbox.c.chat_id).label("locked"))
+                 .cte("taken_at_end"))
+_replies = (func.unnest(bindparam("payloads", type_=ARRAY(Text))).table_valued("payload", with_ordinality="n")
+            .render_derived())
+_queued = (
+    insert(_outbox)
+    .from_select(
+        ["chat_id", "update_id", "payload", "attempts", "created_at", "claim_token", "claimed_until"],
+        select(bindparam("chat", type_=BigInteger), bindparam("uid", type_=BigInteger), cast_(_replies.c.payload, JSON),
+               literal(0), bindparam("created", type_=_outbox.c.created_at.type),
+               bindparam("token", type_=String), bindparam("until", type_=_outbox.c.claimed_until.type))
+        .select_from(_taken_at_end.join(_replies, true()))
+        .order_by(_replies.c.n),
+    )
+    .returning(_outbox.c.id)
+    .cte("queued")
+)
+_TAKE_QUEUING = select(
+    _clear_for_sender.label("clear"),
+    select(func.count()).select_from(_taken_at_end).scalar_subquery().label("taken"),
+    select(func.array_agg(_queued.c.id)).scalar_subquery().label("ids"),
 )
 
 
@@ -575,6 +625,19 @@ class Inbox:
         self.prefetched.chats_locked.add(chat_id)
         if not row.chat_unsent:
             self.prefetched.chats_clear.add(chat_id)
+        if telegram_id is not None:
+            self.prefetched.arrivals[telegram_id] = row
+        return True
+
+    async def look(self, update_id: int, telegram_id: int | None) -> bool:
+        """PostgreSQL: whether the update is pending and its chat's turn, with the user's arrival read
+        along (`Prefetched`), without taking it: a plain read that opens no transaction (Store.begin_update).
+        """
+        connection = await self.session.connection(
+            execution_options={"isolation_level": "AUTOCOMMIT", BEGIN_ON_WRITE: True})
+        row = (await connection.execute(_LOOK_ARRIVING, {"uid": update_id, "telegram_id": telegram_id})).first()
+        if row is None:
+            return False
         if telegram_id is not None:
             self.prefetched.arrivals[telegram_id] = row
         return True
@@ -764,6 +827,28 @@ class Outbox:
                 claimed += [OutboxItem(int(i), chat_id, p, 0) for i, p in zip(ids, payloads, strict=True)]
         return claimed if claim else []
 
+    async def take_queuing(self, update_id: int, chat_id: int, payloads: list[dict[str, Any]],
+                           token: str | None, lease_seconds: float = LEASE_SECONDS) -> list[OutboxItem] | bool:
+        """PostgreSQL, after `Inbox.look`: take the update and write its replies in one statement (claimed
+        for `token`, if given). The claimed replies when taken; False when the update is not ours after all
+        (done by another worker meanwhile); True when the chat has replies that another sender holds or
+        nobody does, and nothing was written: then take the update and `queue` the usual way.
+        """
+        connection = await self.session.connection()
+        wall = self.wall()
+        row = (await connection.execute(_TAKE_QUEUING, {
+            "uid": update_id, "chat": chat_id, "at": self.now(), "created": self.now(), "token": token,
+            "now": wall, "until": wall + timedelta(seconds=lease_seconds) if token is not None else None,
+            "payloads": [json.dumps(payload) for payload in payloads],
+        }, execution_options={BEGIN_ON_WRITE: False})).one()
+        if not row.clear:
+            return True
+        if not row.taken:
+            return False
+        if token is None:
+            return []
+        return [OutboxItem(int(i), chat_id, p, 0) for i, p in zip(sorted(row.ids or []), payloads, strict=True)]
+
     async def settle(self, sent_ids: list[int], chats: list[int], token: str,
                      lease_seconds: float = LEASE_SECONDS) -> dict[int, list[OutboxItem]]:
         """Mark replies sent and claim whatever else is unsent for those chats (queued meanwhile by
@@ -843,6 +928,28 @@ class Store:
         self.activity = Activity(session, clock)
         self.inbox = Inbox(session, clock, self.prefetched)
         self.outbox = Outbox(session, clock, self.prefetched)
+
+    async def begin_update(self, update_id: int, telegram_id: int | None) -> bool:
+        """Whether the update is ours to process now: pending and its chat's turn; the first statement
+        of the session. SQLite takes it at once; PostgreSQL only looks, and `end_update` takes it."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            return await self.inbox.look(update_id, telegram_id)
+        return await self.inbox.take(update_id, telegram_id=telegram_id)
+
+    async def end_update(self, update_id: int, chat_id: int, payloads: list[dict[str, Any]],
+                         token: str | None) -> list[OutboxItem] | None:
+        """Mark the update done and write its replies (claimed for `token`, if given, as `Outbox.queue`);
+        None when it turned out not to be ours: roll back. Commit after."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return await self.outbox.queue(chat_id, update_id, payloads, token)
+        taken = await self.outbox.take_queuing(update_id, chat_id, payloads, token)
+        if taken is False:
+            return None
+        if taken is True:  # replies of the chat held elsewhere or by nobody: Outbox._claim sorts them out
+            if not await self.inbox.take(update_id):
+                return None
+            return await self.outbox.queue(chat_id, update_id, payloads, token)
+        return taken
 
     async def commit(self) -> None:
         await self.session.commit()

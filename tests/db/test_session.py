@@ -74,3 +74,18 @@ async def test_a_busy_connection_is_not_tested_before_every_transaction(
         assert "电话" in (await rep.say("/log calls 2"))[0].text  # the pool was renewed on the failure
     finally:
         await runtime.close()
+
+
+@pytest.mark.parametrize(("statement", "writes"), [
+    ("SELECT users.id FROM users WHERE users.telegram_id = $1", False),
+    ("  select 1", False),
+    ("SELECT pg_advisory_xact_lock($1)", True),
+    ("SELECT outbox.id FROM outbox WHERE outbox.chat_id = $1 FOR UPDATE", True),
+    ("WITH taken AS (UPDATE update_inbox SET status=$1 RETURNING chat_id) SELECT * FROM taken", True),
+    ("INSERT INTO activity_events (user_id) VALUES ($1)", True),
+    ("SAVEPOINT sa_savepoint_1", True),
+    ("SELECT nextval('outbox_id_seq')", True),
+])
+def test_only_plain_reads_run_outside_a_transaction(statement: str, writes: bool) -> None:
+    """PostgreSQL begins an update's transaction at its first statement that is not a plain read."""
+    assert db.session.needs_transaction(statement) is writes

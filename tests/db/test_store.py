@@ -234,3 +234,67 @@ async def test_logging_an_activity_returns_the_weeks_total_with_it(runtime: Runt
                                                  occurred_at=datetime(2026, 12, 8, 9, tzinfo=UTC))
         assert late == 5  # an event outside the week is stored but not in this week's total
         await store.commit()
+
+
+@pytest.mark.parametrize("text", ["/log calls 3", "/week"])
+async def test_an_update_another_worker_finished_meanwhile_leaves_nothing_behind(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    """On PostgreSQL the update is taken at the end of its handling, together with writing the replies
+    (Store.end_update). If another worker finished the same update in between, nothing of this attempt
+    stays: not the rep's first arrival, not the logged calls, not a second reply."""
+    if runtime.settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite takes the update first, and its one connection lets no other worker in between")
+    await _inbox_update(runtime, 330, 37)
+    handle = runtime.engine.handle
+
+    async def handle_while_another_worker_finishes_it(store: Store, event: InboundEvent, primed: Any = None) -> Any:
+        messages = await handle(store, event, primed)
+        async with runtime.sessions() as session:
+            other = Store(session)
+            assert await other.inbox.take(330)
+            await other.commit()
+        return messages
+
+    monkeypatch.setattr(runtime.engine, "handle", handle_while_another_worker_finishes_it)
+    processed = await runtime.process(
+        InboundEvent.from_text(37, 37, text, name="王芳", language_code="zh-hans", update_id=330),
+        queue_for_chat=True, sender_token="worker-a")
+    assert processed.duplicate and processed.to_send == []
+    async with runtime.sessions() as session:
+        store = Store(session)
+        assert await store.users.get_by_telegram(37) is None
+        assert await store.outbox.unsent(chat_id=37) == []
+
+
+async def test_a_connection_goes_back_to_the_pool_ready_for_transactions(runtime: Runtime) -> None:
+    """PostgreSQL handles an update outside a transaction until its first write. Whichever way it went,
+    the next session on that connection has its writes rolled back with it, as before."""
+    if runtime.settings.database_url.startswith("sqlite"):
+        pytest.skip("SQLite handles every update in one transaction")
+    from db.session import create_engine, make_sessionmaker
+
+    engine = create_engine(runtime.settings.database_url, pool_size=1)  # every session on the same connection
+    sessions = make_sessionmaker(engine)
+    try:
+        for update_id, writes in ((340, False), (341, True)):
+            async with sessions() as session:
+                store = Store(session)
+                await store.inbox.add_many([(update_id, 38, {"update_id": update_id})])
+                await store.commit()
+            async with sessions() as session:
+                store = Store(session)
+                assert await store.begin_update(update_id, 38)
+                if writes:
+                    await store.users.arrive(38, "王芳", "zh", "Asia/Shanghai")
+                assert await store.end_update(update_id, 38, [{"text": "本周"}], "worker-a") is not None
+                await store.commit()
+            async with sessions() as session:
+                store = Store(session)
+                await store.outbox.add(38, None, {"text": "never sent"})
+                await store.rollback()
+            async with sessions() as session:
+                assert [i.payload["text"] for i in await Store(session).outbox.unsent(chat_id=38)] == (
+                    ["本周"] if update_id == 340 else ["本周", "本周"])
+    finally:
+        await engine.dispose()
