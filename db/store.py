@@ -483,9 +483,9 @@ _CHAT_LOCK = select(func.pg_advisory_xact_lock(bindparam("chat")))
 # Several chats' locks, in the order given (callers sort: two settlings never wait on each other in a cycle)
 _locking = func.unnest(bindparam("chats", type_=ARRAY(BigInteger))).table_valued("chat").render_derived()
 _CHATS_LOCK = select(func.pg_advisory_xact_lock(_locking.c.chat))
-# PostgreSQL: one statement begins an update's handling. It takes the update, takes its chat's lock for
-# outbox claims (Outbox._claim), reads the user's arrival (Users.arrive) and whether the chat has replies
-# unsent: four round trips in one (bench_e2e.py). No row: not ours. The reads see the database as the
+# PostgreSQL, Inbox.take (ignored updates, and the end of an update whose chat has replies held elsewhere):
+# one statement takes the update, takes its chat's lock for outbox claims (Outbox._claim), reads the user's
+# arrival (Users.arrive) and whether the chat has replies unsent. No row: not ours. The reads see the database as the
 # statement began, which holds every reply of the chat's earlier updates (they are done, or the update is
 # not ours); a reply written meanwhile by the reminder pass or claimed by another sender is left to the
 # settling that follows every delivery.
