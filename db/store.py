@@ -511,9 +511,9 @@ _TAKE_ARRIVING = _arriving(_taken)
 # PostgreSQL, the usual way through an update (Store.begin_update and Store.end_update): a plain read first
 # (whether it is the chat's turn, with the arrival), the engine's reads outside any transaction, and one
 # statement at the end that takes the update and writes its replies, and commits by itself unless the
-# engine wrote (then a transaction was opened at its first write, and it commits with the rest). Two round
-# trips for a question or /week where the take-first way needs four (BEGIN, take, replies, COMMIT). The
-# take is conditional as before, so two workers with the same update still process it once.
+# engine wrote (then a transaction was opened at its first write, and it commits with the rest). A question
+# costs two round trips where the take-first way needs four (BEGIN, take, replies, COMMIT); /week four
+# instead of six. The take is conditional as before, so two workers with the same update process it once.
 _LOOK_ARRIVING = _arriving(select(_inbox.c.chat_id).where(*_ITS_TURN).subquery("its_turn"))
 # Whether the chat's unsent replies (if any) are all held by this sender: then the new replies are
 # claimed with them, as Outbox._claim would; otherwise the end takes the longer way through _claim.
