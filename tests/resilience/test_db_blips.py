@@ -6,6 +6,7 @@ and PostgreSQL alike, so each recovery path is exercised every run.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -54,7 +55,9 @@ async def test_a_transaction_that_loses_its_connection_is_retried(
     fake_api: FakeBotApi, bot: BotService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await fake_api.wait_for_call_async("getUpdates", timeout=15)  # up: the error hits the updates' path
-    monkeypatch.setattr(Inbox, "take", fail_once(Inbox.take))
+    # the first statement of an update's handling, and the last (on PostgreSQL the update is taken there)
+    monkeypatch.setattr(Store, "begin_update", fail_once(Store.begin_update))
+    monkeypatch.setattr(Store, "end_update", fail_once(Store.end_update))
     await run_logs(fake_api)
 
 
@@ -100,3 +103,17 @@ async def test_a_database_error_while_the_poller_starts_does_not_stop_the_bot(
         service.stop()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=15)
+
+
+async def test_a_reply_whose_recording_answer_is_lost_still_arrives_once(
+    fake_api: FakeBotApi, bot: BotService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/week writes nothing: on PostgreSQL its reply and the update's take commit in one statement. If
+    that statement's answer is lost, the reply is there all the same and goes out once, not twice."""
+    await fake_api.wait_for_call_async("getUpdates", timeout=15)
+    monkeypatch.setattr(Store, "end_update", fail_once(Store.end_update, after=True))
+    fake_api.push_text(REP, "/week")
+    await fake_api.wait_until_async(lambda: bool(fake_api.sent(REP)), timeout=30)
+    await asyncio.sleep(1.5)  # a second copy would follow within the dispatcher's next passes
+    replies = fake_api.sent(REP)
+    assert len(replies) == 1 and "⚠️" not in (replies[0].text or ""), [m.text for m in replies]
