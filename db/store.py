@@ -517,12 +517,12 @@ _TAKE_ARRIVING = _arriving(_taken)
 _LOOK_ARRIVING = _arriving(select(_inbox.c.chat_id).where(*_ITS_TURN).subquery("its_turn"))
 # Whether the chat's unsent replies (if any) are all held by this sender: then the new replies are
 # claimed with them, as Outbox._claim would; otherwise the end takes the longer way through _claim.
-_clear_for_sender = ~select(_outbox.c.id).where(
+_clear_for_sender = select((~select(_outbox.c.id).where(
     _outbox.c.chat_id == bindparam("chat"), _outbox.c.sent_at.is_(None),
     or_(_outbox.c.claim_token.is_distinct_from(bindparam("token", type_=String)),
         _outbox.c.claimed_until.is_(None), _outbox.c.claimed_until <= bindparam("now")),
-).exists()
-_taken_at_end = (update(_inbox).where(*_ITS_TURN, _clear_for_sender)
+).exists()).label("clear")).cte("clear_for_sender")  # looked at once, used by the take and the answer
+_taken_at_end = (update(_inbox).where(*_ITS_TURN, select(_clear_for_sender.c.clear).scalar_subquery())
                  .values(status="done", processed_at=bindparam("at"))
                  .returning(_inbox.c.chat_id, func.pg_advisory_xact_lock(_inbox.c.chat_id).label("locked"))
                  .cte("taken_at_end"))
@@ -533,7 +533,7 @@ _queued = (
     .from_select(
         ["chat_id", "update_id", "payload", "attempts", "created_at", "claim_token", "claimed_until"],
         select(bindparam("chat", type_=BigInteger), bindparam("uid", type_=BigInteger), cast_(_replies.c.payload, JSON),
-               literal(0), bindparam("created", type_=_outbox.c.created_at.type),
+               literal(0), bindparam("at", type_=_outbox.c.created_at.type),
                bindparam("token", type_=String), bindparam("until", type_=_outbox.c.claimed_until.type))
         .select_from(_taken_at_end.join(_replies, true()))
         .order_by(_replies.c.n),
@@ -542,7 +542,7 @@ _queued = (
     .cte("queued")
 )
 _TAKE_QUEUING = select(
-    _clear_for_sender.label("clear"),
+    select(_clear_for_sender.c.clear).scalar_subquery().label("clear"),
     select(func.count()).select_from(_taken_at_end).scalar_subquery().label("taken"),
     select(func.array_agg(_queued.c.id)).scalar_subquery().label("ids"),
 )
@@ -568,13 +568,16 @@ class Prefetched:
         self.rep_teams.clear()
 
 
-async def _outside_transaction(session: AsyncSession) -> AsyncConnection:
+async def _outside_transaction(session: AsyncSession, begin_on_write: bool = False) -> AsyncConnection:
     """On PostgreSQL, the session's connection with each statement committing by itself: one round trip
-    instead of BEGIN, the statement and COMMIT. Only as the first statement of the session's transaction
-    (the option applies when the connection is taken); the pool resets it when the connection goes back.
+    instead of BEGIN, the statement and COMMIT; with `begin_on_write`, until the first write opens a
+    transaction (db/session.py). Only as the first statement of the session's transaction (the option
+    applies when the connection is taken); the pool resets it when the connection goes back.
     """
-    outside = {"isolation_level": "AUTOCOMMIT"} if session.get_bind().dialect.name == "postgresql" else None
-    return await session.connection(execution_options=outside)
+    if session.get_bind().dialect.name != "postgresql":
+        return await session.connection()
+    return await session.connection(
+        execution_options={"isolation_level": "AUTOCOMMIT", BEGIN_ON_WRITE: begin_on_write})
 
 
 class Inbox:
@@ -633,8 +636,7 @@ class Inbox:
         """PostgreSQL: whether the update is pending and its chat's turn, with the user's arrival read
         along (`Prefetched`), without taking it: a plain read that opens no transaction (Store.begin_update).
         """
-        connection = await self.session.connection(
-            execution_options={"isolation_level": "AUTOCOMMIT", BEGIN_ON_WRITE: True})
+        connection = await _outside_transaction(self.session, begin_on_write=True)
         row = (await connection.execute(_LOOK_ARRIVING, {"uid": update_id, "telegram_id": telegram_id})).first()
         if row is None:
             return False
@@ -835,9 +837,9 @@ class Outbox:
         nobody does, and nothing was written: then take the update and `queue` the usual way.
         """
         connection = await self.session.connection()
-        wall = self.wall()
+        now, wall = self.now(), self.wall()
         row = (await connection.execute(_TAKE_QUEUING, {
-            "uid": update_id, "chat": chat_id, "at": self.now(), "created": self.now(), "token": token,
+            "uid": update_id, "chat": chat_id, "at": now, "token": token,
             "now": wall, "until": wall + timedelta(seconds=lease_seconds) if token is not None else None,
             "payloads": [json.dumps(payload) for payload in payloads],
         }, execution_options={BEGIN_ON_WRITE: False})).one()
